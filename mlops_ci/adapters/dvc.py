@@ -1,0 +1,200 @@
+"""DVC, driven through its command line and its files.
+
+`dvc pull/repro/push` run as subprocesses of the same interpreter (so the
+pinned DVC is used), with their output streamed to the log and parsed for
+per-stage timings. Metric files are read straight from git or the DVC cache:
+importing DVC costs more than the whole diff should.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from mlops_ci.adapters.git import Git
+from mlops_ci.errors import BadInput
+from mlops_ci.metrics import parse_metrics
+from mlops_ci.repro import ReproLogParser, ReproResult
+
+log = logging.getLogger(__name__)
+
+WORKSPACE = "workspace"
+
+
+@dataclass
+class SyncResult:
+    """Outcome of a pull or push: ``ok``, ``skipped`` (nothing to do) or ``warning``."""
+
+    status: str
+    message: str = ""
+
+
+class DvcProject:
+    def __init__(self, root: str | Path = ".", git: Git | None = None) -> None:
+        self.root = Path(root)
+        self.git = git or Git(self.root)
+
+    # -- files ----------------------------------------------------------------
+    def require_pipeline(self) -> None:
+        if not (self.root / "dvc.yaml").is_file():
+            raise BadInput(f"{self.root.resolve() / 'dvc.yaml'}: no dvc.yaml here",
+                           hint="Run mlops-ci in the directory of your DVC project, or set `project.dvc_root` in "
+                                ".mlops-ci.yml / --project-dir.")
+        try:
+            data = yaml.safe_load((self.root / "dvc.yaml").read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{self.root / 'dvc.yaml'}: not valid YAML ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
+            raise BadInput(f"{self.root / 'dvc.yaml'}: expected a mapping with a `stages:` mapping")
+
+    def read(self, rev: str | None, path: str) -> bytes | None:
+        """A file at ``rev`` (None = the working tree), from git or, for DVC-cached outputs, the cache."""
+        if rev is None or rev == WORKSPACE:
+            file = self.root / path
+            return file.read_bytes() if file.is_file() else None
+        content = self.git.show(rev, path)
+        if content is not None:
+            return content
+        return self._read_cached_output(rev, path)
+
+    def _read_cached_output(self, rev: str, path: str) -> bytes | None:
+        lock = self.git.show(rev, "dvc.lock")
+        if not lock:
+            return None
+        md5 = _find_md5(yaml.safe_load(lock) or {}, path)
+        if not md5:
+            return None
+        cache = self.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+        return cache.read_bytes() if cache.is_file() else None
+
+    def pipeline_file(self, rev: str | None) -> dict[str, Any]:
+        content = self.read(rev, "dvc.yaml")
+        if content is None:
+            return {}
+        try:
+            data = yaml.safe_load(content) or {}
+        except yaml.YAMLError as exc:
+            where = "" if rev in (None, WORKSPACE) else f" at {rev[:12]}"
+            raise BadInput(f"dvc.yaml{where}: not valid YAML ({exc})") from None
+        return data if isinstance(data, dict) else {}
+
+    def metric_paths(self, rev: str | None) -> list[str]:
+        """Metric files declared in dvc.yaml: top-level ``metrics:`` and stage ``metrics:`` outputs."""
+        data = self.pipeline_file(rev)
+        paths: list[str] = [_out_path(m) for m in data.get("metrics") or []]
+        for stage in (data.get("stages") or {}).values():
+            if isinstance(stage, dict):
+                body = stage.get("do", stage)
+                paths.extend(_out_path(m) for m in body.get("metrics") or [])
+        out = []
+        for p in paths:
+            if "${" in p:
+                log.warning("dvc.yaml: skipping templated metrics path %s (list it under metrics.files instead)", p)
+                continue
+            if p not in out:
+                out.append(p)
+        return out
+
+    def read_metrics(self, rev: str | None, extra_files: Iterable[str] = (),
+                     ignore: Iterable[str] = ()) -> dict[str, dict[str, float]]:
+        """``{path: {name: value}}`` at ``rev``; a declared file missing at that rev is simply absent."""
+        paths = self.metric_paths(rev) + [p for p in extra_files]
+        result: dict[str, dict[str, float]] = {}
+        for path in dict.fromkeys(paths):
+            content = self.read(rev, path)
+            if content is None:
+                continue
+            label = path if rev in (None, WORKSPACE) else f"{path} (at {rev[:12]})"
+            result[path] = parse_metrics(content, label, ignore)
+        return result
+
+    # -- commands -----------------------------------------------------------
+    def _dvc(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "dvc", *args]
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
+
+    def _run_quiet(self, *args: str) -> subprocess.CompletedProcess[str]:
+        log.debug("dvc %s", " ".join(args))
+        return subprocess.run(self._dvc(*args), cwd=self.root, capture_output=True, text=True, env=self._env())
+
+    def default_remote(self, remote: str | None) -> str | None:
+        if remote:
+            return remote
+        proc = self._run_quiet("remote", "default")
+        name = proc.stdout.strip()
+        return name if proc.returncode == 0 and name and "No default remote" not in name else None
+
+    def pull(self, remote: str | None = None, targets: Iterable[str] = ()) -> SyncResult:
+        name = self.default_remote(remote)
+        if name is None:
+            return SyncResult("skipped", "no DVC remote is configured: nothing to pull, every stage whose "
+                                         "inputs changed will be recomputed (configure one with `dvc remote add -d`)")
+        proc = self._run_quiet("pull", "--run-cache", "--allow-missing", "-r", name, *targets)
+        if proc.returncode != 0:
+            return SyncResult("warning", f"dvc pull from remote '{name}' failed; continuing without it: "
+                                         f"{_last_error(proc)}")
+        return SyncResult("ok", f"pulled data and run-cache from remote '{name}'")
+
+    def push(self, remote: str | None = None) -> SyncResult:
+        name = self.default_remote(remote)
+        if name is None:
+            return SyncResult("skipped", "no DVC remote is configured: outputs and run-cache were not saved")
+        proc = self._run_quiet("push", "--run-cache", "-r", name)
+        if proc.returncode != 0:
+            return SyncResult("error", f"dvc push to remote '{name}' failed: {_last_error(proc)}")
+        return SyncResult("ok", f"pushed outputs and run-cache to remote '{name}'")
+
+    def repro(self, targets: Iterable[str] = (), *, force: bool = False, keep_going: bool = False,
+              pull: bool = False, echo: Callable[[str], None] | None = None) -> ReproResult:
+        """Run `dvc repro`; with ``pull``, outputs of stages found in the run-cache are fetched
+        from the remote instead of being recomputed (that is what makes a fresh runner cheap)."""
+        args = ["repro"]
+        if pull:
+            args.extend(["--pull", "--allow-missing"])
+        if force:
+            args.append("--force")
+        if keep_going:
+            args.append("--keep-going")
+        args.extend(targets)
+        start = time.monotonic()
+        parser = ReproLogParser(start)
+        log.debug("dvc %s", " ".join(args))
+        proc = subprocess.Popen(self._dvc(*args), cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1, env=self._env())
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            parser.feed(line, time.monotonic())
+            if echo:
+                echo(line.rstrip("\n"))
+        returncode = proc.wait()
+        return parser.finish(time.monotonic(), returncode)
+
+
+def _out_path(entry: Any) -> str:
+    if isinstance(entry, dict):
+        return str(next(iter(entry)))
+    return str(entry)
+
+
+def _find_md5(lock: dict[str, Any], path: str) -> str | None:
+    for stage in (lock.get("stages") or {}).values():
+        for out in stage.get("outs") or []:
+            if out.get("path") == path and out.get("md5") and not str(out["md5"]).endswith(".dir"):
+                return str(out["md5"])
+    return None
+
+
+def _last_error(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR")]
+    return (errors[-1] if errors else (lines[-1] if lines else f"exit code {proc.returncode}"))[:500]

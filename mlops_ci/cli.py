@@ -1,0 +1,101 @@
+"""The `mlops-ci` command line.
+
+Sub-commands are loaded lazily from ``COMMANDS``, and ``main`` is the single
+place where expected errors become a short message and an exit code:
+0 ok, 1 a negative outcome (gate failed, drift, a stage failed), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import click
+
+from mlops_ci import __version__
+from mlops_ci.errors import MlopsError
+
+#: name -> "module:attribute". Only commands that work end to end are listed.
+COMMANDS: dict[str, str] = {
+    "version": "mlops_ci.commands.version:version",
+    "config": "mlops_ci.commands.config:config",
+    "context": "mlops_ci.commands.context:context",
+    "demo": "mlops_ci.commands.demo:demo",
+    "metrics": "mlops_ci.commands.metrics:metrics",
+    "repro": "mlops_ci.commands.repro:repro",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+def _debug_requested() -> bool:
+    return os.environ.get("MLOPS_CI_DEBUG", "") not in ("", "0", "false") or os.environ.get("RUNNER_DEBUG") == "1"
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, envvar="MLOPS_CI_DEBUG", help="Verbose logs and full tracebacks.")
+@click.version_option(__version__, "-V", "--version", prog_name="mlops-ci")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """mlops-ci: DVC pipelines on GPU runners, one sticky PR report, a champion-challenger gate.
+
+    Every option can also be set through an environment variable MLOPS_CI_<OPTION>
+    (shown in each command's --help); that is how the GitHub Actions pass inputs.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _report_error(err: MlopsError) -> None:
+    text = err.render()
+    click.echo(f"mlops-ci: error: {text}", err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from mlops_ci.gha import error_annotation
+
+        file = getattr(err, "file", None)
+        line = getattr(err, "line", None)
+        sys.stdout.write(error_annotation(text, file=file, line=line, title="mlops-ci") + "\n")
+        sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the process exit code."""
+    debug = _debug_requested() or "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="mlops-ci", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except MlopsError as err:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _report_error(err)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""`mlops-ci demo`: the whole pull-request flow on the bundled example, locally.
+
+The story: copy the example into a fresh git repository; play its "main" CI
+(train, push data and run-cache, commit the results); open a PR branch that
+changes data and parameters; then run the PR job exactly as a runner would —
+repro, metrics diff, report — with embedded defaults instead of GitHub and an
+MLflow server. Everything a PR job would post lands under `.mlops-ci/out/`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from mlops_ci.commands import option
+
+
+@click.command()
+@option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Where to create the demo repository (must be empty; default: a new temporary directory).")
+@option("--example", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Example project to use (default: the bundled examples/churn).")
+def demo(workdir: Path | None, example: Path | None) -> None:
+    """Run the full PR flow on the bundled example, locally; print where the report is."""
+    from mlops_ci.commands.metrics import compute_diff
+    from mlops_ci.commands.repro import run_repro
+    from mlops_ci.demo_project import DemoRepo, bundled_example, load_scenario
+    from mlops_ci.report import Report
+    from mlops_ci.report.sections import metrics_section, pipeline_section
+    from mlops_ci.workspace import open_workspace
+
+    example = example or bundled_example()
+    scenario = load_scenario(example)
+    root = (workdir or Path(tempfile.mkdtemp(prefix="mlops-ci-demo-"))).resolve()
+    quiet = lambda line: None  # noqa: E731 - stage logs go to repro.json, not the console
+
+    step("create a git repository from", example, "at", root)
+    repo = DemoRepo.create(example, root)
+    repo.apply(scenario.base, scenario.track)
+    repo.commit(scenario.base.message)
+
+    step("main branch CI: dvc repro, push data and run-cache, commit the trained model")
+    main_ws = open_workspace(root, env={**repo.env, "MLOPS_CI_OUT_DIR": str(root / ".mlops-ci" / "main-ci")})
+    run_repro(main_ws, echo=quiet)
+    base_sha = repo.commit("CI: train on main")
+
+    step(f"open a pull request ({scenario.pr_branch}): {scenario.pr.message}")
+    repo.sh(f"git checkout --quiet -b {scenario.pr_branch}")
+    repo.apply(scenario.pr, scenario.track)
+    repo.commit(scenario.pr.message)
+
+    step("pull request CI: dvc pull, dvc repro, dvc push")
+    ws = open_workspace(root, env=repo.env)
+    result = run_repro(ws, echo=quiet)
+    for stage in result.stages:
+        click.echo(f"    {stage.name:<12} {stage.status:<10} {stage.seconds:6.1f} s")
+
+    step("compare metrics with the base branch and write the report")
+    diff = compute_diff(ws, base=base_sha)
+    report = Report(title="mlops-ci report", report_id="demo",
+                    footer=f"Local run of `mlops-ci demo` · base `{base_sha[:7]}` · head: working tree")
+    report.add(metrics_section(diff))
+    report.add(pipeline_section(result))
+    body = report.render()
+    ws.runtime.write_file("comment.md", body)
+    ws.runtime.append_summary(body)
+
+    out = ws.runtime.out_dir
+    click.echo("")
+    click.echo(body)
+    click.echo(f"Everything a PR job would post is in: {out}")
+    click.echo(str(out))
+
+
+def step(*words: object) -> None:
+    click.secho("==> " + " ".join(str(w) for w in words), fg="cyan", err=True)

@@ -1,0 +1,101 @@
+"""`mlops-ci repro`: pull, reproduce, push — and remember what each stage cost.
+
+The story: restore data and the run-cache from the DVC remote (a missing or
+empty remote only warns), run `dvc repro` while timing every stage, save
+outputs and run-cache back so the next CI run can skip unchanged stages, and
+leave a record (`repro.json`, outputs, summary) for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import click
+
+from mlops_ci.commands import config_option, option, project_option
+from mlops_ci.errors import StepFailed
+
+if TYPE_CHECKING:
+    from mlops_ci.repro import ReproResult
+    from mlops_ci.workspace import Workspace
+
+
+@click.command()
+@project_option()
+@config_option()
+@option("--target", "targets", multiple=True, help="Stage or dvc.yaml to reproduce (repeatable; default: all). "
+        "From the environment: space-separated.")
+@option("--force", is_flag=True, help="Reproduce even if nothing changed.")
+@option("--keep-going", is_flag=True, default=None, help="Continue with independent stages when one fails.")
+@option("--pull/--no-pull", default=None, help="dvc pull data and run-cache first (default: from config, on).")
+@option("--push/--no-push", default=None, help="dvc push outputs and run-cache afterwards (default: from config, on).")
+@option("--remote", default=None, help="DVC remote (default: from config or the project's default remote).")
+def repro(project_dir: str, config_path: str | None, targets: tuple[str, ...], force: bool,
+          keep_going: bool | None, pull: bool | None, push: bool | None, remote: str | None) -> None:
+    """Run the DVC pipeline: dvc pull → dvc repro → dvc push, timing each stage."""
+    from mlops_ci.workspace import open_workspace
+
+    ws = open_workspace(project_dir, config_path, os.environ)
+    run_repro(ws, targets=_split(targets), force=force, keep_going=keep_going, pull=pull, push=push,
+              remote=remote, echo=click.echo)
+
+
+def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = False, keep_going: bool | None = None,
+              pull: bool | None = None, push: bool | None = None, remote: str | None = None,
+              echo: Callable[[str], None] = click.echo) -> "ReproResult":
+    """The repro story, shared by the command and `mlops-ci demo`; raises StepFailed on failure."""
+    from mlops_ci.render import repro_table
+
+    ws.dvc.require_pipeline()
+    cfg = ws.config.repro
+    rt = ws.runtime
+    remote = remote or cfg.remote
+    wanted = list(targets) or cfg.targets
+
+    pulled = None
+    if cfg.pull if pull is None else pull:
+        with rt.group("dvc pull (data and run-cache)"):
+            pulled = ws.dvc.pull(remote)
+            echo(pulled.message)
+        if pulled.status != "ok":
+            rt.annotate("warning", pulled.message, title="dvc pull")
+
+    with rt.group(f"dvc repro {' '.join(wanted)}".strip()):
+        result = ws.dvc.repro(wanted, force=force, keep_going=cfg.keep_going if keep_going is None else keep_going,
+                              pull=pulled is not None and pulled.status == "ok", echo=echo)
+
+    record = result.to_dict()
+    if result.ok and (cfg.push if push is None else push):
+        with rt.group("dvc push (outputs and run-cache)"):
+            pushed = ws.dvc.push(remote)
+            echo(pushed.message)
+        record["push"] = {"status": pushed.status, "message": pushed.message}
+        if pushed.status != "ok":
+            rt.annotate("error" if pushed.status == "error" else "warning", pushed.message, title="dvc push")
+
+    rt.write_file("repro.json", json.dumps(record, indent=2) + "\n")
+    rt.set_output("stages-ran", " ".join(result.names("ran")))
+    rt.set_output("stages-cached", " ".join(result.names("cached")))
+    rt.set_output("seconds", f"{result.seconds:.1f}")
+    rt.append_summary("### DVC pipeline\n\n" + repro_table(result) + "\n")
+
+    if not result.ok:
+        failed = result.failed
+        details = "; ".join(f"{s.name}: {s.detail}" for s in result.stages if s.status == "failed" and s.detail)
+        what = ", ".join(f"'{n}'" for n in failed) if failed else "(no stage named by DVC)"
+        message = (f"dvc repro failed at stage {what}" + (f" ({details})" if details else "")
+                   + f"; exit code {result.returncode}")
+        rt.annotate("error", message, file="dvc.yaml", title="dvc repro")
+        raise StepFailed(message)
+    if record.get("push", {}).get("status") == "error":
+        raise StepFailed(record["push"]["message"])
+    return result
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        out.extend(value.split())
+    return out

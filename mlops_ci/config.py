@@ -1,0 +1,162 @@
+"""The `.mlops-ci.yml` model: one source of truth for a repository's settings.
+
+CLI flags and action inputs override what is here; what is not here has a
+default that works for the bundled example. Validation errors name the file,
+the line, the key and what was expected, because the person reading them is
+usually looking at a red CI job, not at our source code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from mlops_ci.errors import ConfigError
+from mlops_ci.yamlsource import LocatedDocument, load_yaml
+
+CONFIG_FILENAME = ".mlops-ci.yml"
+SCHEMA_ID = "https://github.com/org/mlops-ci/schemas/mlops-ci.schema.json"
+
+Direction = Literal["higher", "lower"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ProjectConfig(_Section):
+    dvc_root: str = Field(".", description="Directory of the DVC project (dvc.yaml), relative to the repository root.")
+    default_branch: str | None = Field(
+        None, description="Branch PRs are compared against. Default: the repository's default branch "
+        "(from the event, origin/HEAD, or main/master).")
+
+
+class MetricsConfig(_Section):
+    files: list[str] = Field(default_factory=list, description="Extra metric files to read besides those declared in dvc.yaml.")
+    precision: int = Field(4, ge=0, le=12, description="Significant decimals shown in diffs.")
+    direction: dict[str, Direction] = Field(
+        default_factory=dict,
+        description="Which way is better, per metric name or glob (e.g. 'latency_*: lower'). Names matching "
+        "loss/error/latency/mse/mae/rmse default to lower, auc/accuracy/f1/precision/recall/r2 to higher; "
+        "others have no direction (shown neutral).")
+    ignore: list[str] = Field(default_factory=list, description="Metric names or globs to leave out of diffs and gates.")
+
+
+class ReproConfig(_Section):
+    targets: list[str] = Field(default_factory=list, description="Stages or dvc.yaml files to reproduce (default: all).")
+    pull: bool = Field(True, description="Run `dvc pull` (data and run-cache) before reproducing.")
+    push: bool = Field(True, description="Run `dvc push` (outputs and run-cache) after reproducing.")
+    remote: str | None = Field(None, description="DVC remote name (default: the project's default remote).")
+    keep_going: bool = Field(False, description="Continue with independent stages when one fails.")
+
+
+class MlflowConfig(_Section):
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI, else a local SQLite store under .mlops-ci/.")
+    registry_uri: str | None = Field(None, description="Model registry URI, when different from the tracking URI.")
+    model_name: str | None = Field(None, description="Registered model name. Default: the repository name.")
+    experiment: str | None = Field(None, description="Experiment name. Default: the repository name.")
+
+
+class Config(_Section):
+    """Root of `.mlops-ci.yml`."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True,
+                              json_schema_extra={"$id": SCHEMA_ID, "title": "mlops-ci configuration (.mlops-ci.yml)"})
+
+    version: Literal[1] = Field(1, description="Schema version of this file.")
+    project: ProjectConfig = Field(default_factory=ProjectConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    repro: ReproConfig = Field(default_factory=ReproConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+
+    #: Where the file was read from (None when running on defaults).
+    _source: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Config.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def find_config(project_dir: str | os.PathLike[str] = ".", path: str | None = None) -> Path | None:
+    if path:
+        candidate = Path(path)
+        if not candidate.is_file():
+            raise ConfigError(f"{path}: config file not found", file=str(path))
+        return candidate
+    candidate = Path(project_dir) / CONFIG_FILENAME
+    return candidate if candidate.is_file() else None
+
+
+def load_config(project_dir: str | os.PathLike[str] = ".", path: str | None = None) -> Config:
+    """Read and validate the config; no file means all defaults."""
+    file = find_config(project_dir, path)
+    if file is None:
+        return Config()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not UTF-8 text", file=str(file)) from None
+    return parse_config(text, str(file))
+
+
+def parse_config(text: str, file: str) -> Config:
+    doc = load_yaml(text, file)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{file}:1: expected a mapping of settings at the top level, got {type(doc.data).__name__}",
+                          file=file, line=1)
+    try:
+        config = Config.model_validate(doc.data)
+    except ValidationError as exc:
+        raise _explain(exc, doc) from None
+    config._source = file
+    return config
+
+
+def _explain(exc: ValidationError, doc: LocatedDocument) -> ConfigError:
+    """Turn pydantic's errors into 'file:line: key: what was expected' sentences."""
+    problems: list[str] = []
+    first_line: int | None = None
+    first_key: str | None = None
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc)
+        line = doc.line_of(loc)
+        if err["type"] == "extra_forbidden":
+            text = f"unknown key '{key}'" + _did_you_mean(loc)
+        elif err["type"] == "missing":
+            text = f"key '{key}' is required"
+        else:
+            got = err.get("input")
+            text = f"key '{key}': {err['msg'][0].lower() + err['msg'][1:]} (got {got!r})"
+        problems.append(f"{doc.file}:{line}: {text}")
+        if first_line is None:
+            first_line, first_key = line, key
+    message = problems[0] if len(problems) == 1 else "invalid configuration:\n  " + "\n  ".join(problems)
+    return ConfigError(message, file=doc.file, line=first_line, key=first_key,
+                       hint="Run `mlops-ci config schema` for the full reference.")
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    model: Any = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) and hasattr(model, "model_fields") else None
+        if field is None:
+            return ""
+        annotation = field.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if model is None:
+            return ""
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    suggestion = f"; did you mean '{close[0]}'?" if close else ""
+    return f"{suggestion} (allowed here: {', '.join(allowed)})"

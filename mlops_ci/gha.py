@@ -1,0 +1,171 @@
+"""The GitHub Actions runtime, and its local stand-in.
+
+Everything a command wants to show goes through a ``Runtime``: step outputs,
+the job summary, annotations, secret masking, log groups. On a runner these
+become ``$GITHUB_OUTPUT``, ``$GITHUB_STEP_SUMMARY`` and workflow commands; on a
+laptop the same calls write under ``.mlops-ci/out/`` so that `mlops-ci demo`
+and a real PR job run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator, Literal, Mapping
+
+#: GitHub rejects a step summary above 1 MiB.
+SUMMARY_LIMIT = 1024 * 1024
+SUMMARY_TRUNCATED = "\n\n> [!WARNING]\n> Summary truncated at GitHub's 1 MiB limit; the full report is in the artifact.\n"
+LOCAL_OUT_DIR = Path(".mlops-ci") / "out"
+
+Level = Literal["error", "warning", "notice"]
+
+
+def escape_data(value: str) -> str:
+    """Escape the message part of a workflow command (as @actions/core does)."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """Escape a property value (file=, title=) of a workflow command."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(command: str, message: str, **properties: object) -> str:
+    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in properties.items() if v is not None)
+    return f"::{command}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def error_annotation(message: str, *, file: str | None = None, line: int | None = None, title: str | None = None) -> str:
+    return workflow_command("error", message, file=file, line=line, title=title)
+
+
+def format_output(name: str, value: str) -> str:
+    """One entry for ``$GITHUB_OUTPUT``; multi-line values get a random heredoc delimiter.
+
+    The delimiter is random so a value cannot end the heredoc early and inject
+    further outputs (the reason @actions/core does the same).
+    """
+    if "\n" not in value and "\r" not in value:
+        return f"{name}={value}\n"
+    while True:
+        delimiter = f"ghadelimiter_{uuid.uuid4()}"
+        if delimiter not in value:
+            return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def bound_summary(existing_bytes: int, markdown: str) -> str:
+    """Cut ``markdown`` so the whole summary stays within GitHub's 1 MiB."""
+    room = SUMMARY_LIMIT - existing_bytes
+    data = markdown.encode("utf-8")
+    if len(data) <= room:
+        return markdown
+    marker = SUMMARY_TRUNCATED.encode("utf-8")
+    keep = max(0, room - len(marker))
+    return data[:keep].decode("utf-8", errors="ignore") + (SUMMARY_TRUNCATED if room >= len(marker) else "")
+
+
+class Runtime:
+    """Where outputs go. Use :meth:`detect`; tests may construct it directly."""
+
+    def __init__(self, *, in_github: bool, out_dir: Path, env: Mapping[str, str] | None = None,
+                 stream: IO[str] | None = None) -> None:
+        self.in_github = in_github
+        self.out_dir = out_dir
+        self._env = dict(env if env is not None else os.environ)
+        self._stream = stream
+        self._masked: set[str] = set()
+
+    @classmethod
+    def detect(cls, project_dir: str | os.PathLike[str] = ".", env: Mapping[str, str] | None = None) -> "Runtime":
+        env = dict(os.environ if env is None else env)
+        in_github = env.get("GITHUB_ACTIONS") == "true"
+        out_dir = Path(env.get("MLOPS_CI_OUT_DIR") or Path(project_dir) / LOCAL_OUT_DIR)
+        return cls(in_github=in_github, out_dir=out_dir, env=env)
+
+    # -- plumbing -----------------------------------------------------------
+    @property
+    def stream(self) -> IO[str]:
+        return self._stream or sys.stdout
+
+    def _emit(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _local_path(self, name: str) -> Path:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        return self.out_dir / name
+
+    # -- outputs ------------------------------------------------------------
+    def set_output(self, name: str, value: object) -> None:
+        text = value if isinstance(value, str) else json.dumps(value)
+        target = self._env.get("GITHUB_OUTPUT") if self.in_github else None
+        if target:
+            with open(target, "a", encoding="utf-8") as fh:
+                fh.write(format_output(name, text))
+            return
+        path = self._local_path("outputs.json")
+        outputs = json.loads(path.read_text()) if path.exists() else {}
+        outputs[name] = text
+        _atomic_write(path, json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+
+    def append_summary(self, markdown: str) -> None:
+        target = self._env.get("GITHUB_STEP_SUMMARY") if self.in_github else None
+        path = Path(target) if target else self._local_path("summary.md")
+        existing = path.stat().st_size if path.exists() else 0
+        text = bound_summary(existing, markdown if markdown.endswith("\n") else markdown + "\n")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+
+    def annotate(self, level: Level, message: str, *, file: str | None = None, line: int | None = None,
+                 end_line: int | None = None, col: int | None = None, title: str | None = None) -> None:
+        if self.in_github:
+            self._emit(workflow_command(level, message, file=file, line=line, endLine=end_line, col=col, title=title))
+            return
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        print(f"{level}: {where}{message}", file=sys.stderr)
+        with open(self._local_path("annotations.jsonl"), "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"level": level, "message": message, "file": file, "line": line,
+                                 "end_line": end_line, "col": col, "title": title}) + "\n")
+
+    def mask(self, secret: str | None) -> None:
+        """Ask the runner to hide ``secret`` in logs (each line of a multi-line value)."""
+        if not secret:
+            return
+        for part in secret.splitlines() or [secret]:
+            if part and part not in self._masked:
+                self._masked.add(part)
+                if self.in_github:
+                    self._emit(f"::add-mask::{escape_data(part)}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        if self.in_github:
+            self._emit(f"::group::{escape_data(title)}")
+        else:
+            self._emit(f"== {title}")
+        try:
+            yield
+        finally:
+            if self.in_github:
+                self._emit("::endgroup::")
+
+    def write_file(self, relative: str, content: str | bytes) -> Path:
+        """Write a file destined for the job's artifact (and, locally, for the user to open)."""
+        path = self._local_path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, content)
+        return path
+
+
+def _atomic_write(path: Path, content: str | bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if isinstance(content, bytes):
+        tmp.write_bytes(content)
+    else:
+        tmp.write_text(content, encoding="utf-8")
+    os.replace(tmp, path)

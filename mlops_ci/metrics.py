@@ -1,0 +1,241 @@
+"""Metric files and the difference between two revisions of them.
+
+Pure: this module parses bytes and compares numbers; reading files at a git
+revision is the DVC adapter's job. Keys are flattened with dots
+(``{"fairness": {"di": 0.9}}`` -> ``fairness.di``) the way DVC shows them.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import io
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal, Mapping
+
+import yaml
+
+from mlops_ci.errors import BadInput
+
+Direction = Literal["higher", "lower"]
+Status = Literal["improved", "regressed", "changed", "unchanged", "added", "removed"]
+
+#: Names that are "lower is better" unless the config says otherwise.
+LOWER_IS_BETTER_PATTERNS = ("*loss*", "*error*", "*latency*", "*mse", "*mae", "*rmse", "*_time*", "*duration*",
+                            "*size_bytes*", "*_ms", "*seconds*")
+#: Names that are "higher is better" unless the config says otherwise.
+HIGHER_IS_BETTER_PATTERNS = ("*auc*", "*accuracy*", "*f1*", "*precision*", "*recall*", "*r2*", "*ndcg*",
+                             "*disparate_impact*")
+
+
+def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = ()) -> dict[str, float]:
+    """Parse one metrics file into ``{flat.key: number}``; bad content raises :class:`BadInput`.
+
+    Keys matching ``ignore`` are dropped before they are checked, so a file may
+    carry non-numeric fields (a model name, a timestamp) when the config says so.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: metrics file is not UTF-8 text") from None
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    if suffix in ("csv", "tsv"):
+        data: Any = _parse_table(text, path, delimiter="\t" if suffix == "tsv" else ",")
+    elif suffix == "toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise BadInput(f"{path}: not valid TOML ({exc})") from None
+    elif suffix == "json":
+        try:
+            data = json.loads(text, parse_constant=_reject_constant(path))
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})",
+                           hint="A DVC metrics file must be a JSON object of numbers.") from None
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise BadInput(f"{path}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: expected an object of metric names to numbers, got {type(data).__name__}")
+    ignore = list(ignore)
+    return {key: _number(value, path, key) for key, value in flatten(data).items() if not is_ignored(key, ignore)}
+
+
+def _reject_constant(path: str):
+    def reject(name: str) -> float:
+        raise BadInput(f"{path}: contains {name}; metrics must be finite numbers",
+                       hint="Write null-free, finite values (e.g. guard divisions by zero in your evaluate step).")
+    return reject
+
+
+def _parse_table(text: str, path: str, delimiter: str) -> dict[str, Any]:
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+    if not rows:
+        return {}
+    if len(rows) == 1:
+        return dict(rows[0])
+    first = next(iter(rows[0]))
+    keyed = all(not _is_number(row[first]) for row in rows)
+    out: dict[str, Any] = {}
+    for index, row in enumerate(rows):
+        prefix = row[first] if keyed else str(index)
+        out[prefix] = {k: v for k, v in row.items() if not (keyed and k == first)}
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, list):
+            out.update(flatten({str(i): v for i, v in enumerate(value)}, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _number(value: Any, path: str, key: str) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str) and _is_number(value.strip()):
+        number = float(value)
+    else:
+        raise BadInput(f"{path}: metric '{key}' is {value!r}; expected a number",
+                       hint="List non-numeric fields under `metrics.ignore` in .mlops-ci.yml to skip them.")
+    if not math.isfinite(number):
+        raise BadInput(f"{path}: metric '{key}' is {value!r}; expected a finite number")
+    return number
+
+
+def direction_for(name: str, configured: Mapping[str, Direction]) -> Direction | None:
+    """Configured direction (exact name first, then globs), else the name heuristics."""
+    if name in configured:
+        return configured[name]
+    for pattern, direction in configured.items():
+        if fnmatch.fnmatchcase(name, pattern):
+            return direction
+    lowered = name.lower()
+    if any(fnmatch.fnmatchcase(lowered, p) for p in LOWER_IS_BETTER_PATTERNS):
+        return "lower"
+    if any(fnmatch.fnmatchcase(lowered, p) for p in HIGHER_IS_BETTER_PATTERNS):
+        return "higher"
+    return None
+
+
+def is_ignored(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    path: str
+    name: str
+    old: float | None
+    new: float | None
+    direction: Direction | None = None
+    precision: int = 4
+
+    @property
+    def abs_change(self) -> float | None:
+        return None if self.old is None or self.new is None else self.new - self.old
+
+    @property
+    def rel_change(self) -> float | None:
+        if self.old is None or self.new is None or self.old == 0:
+            return None
+        return (self.new - self.old) / abs(self.old)
+
+    @property
+    def status(self) -> Status:
+        if self.old is None:
+            return "added"
+        if self.new is None:
+            return "removed"
+        delta = round(self.new - self.old, self.precision)
+        if delta == 0:
+            return "unchanged"
+        if self.direction is None:
+            return "changed"
+        better = delta > 0 if self.direction == "higher" else delta < 0
+        return "improved" if better else "regressed"
+
+    @property
+    def magnitude(self) -> float:
+        """How much the change matters, for ordering long tables (relative when possible)."""
+        if self.status in ("added", "removed"):
+            return math.inf
+        rel = self.rel_change
+        return abs(rel) if rel is not None else abs(self.abs_change or 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "name": self.name, "old": self.old, "new": self.new,
+                "abs_change": self.abs_change, "rel_change": self.rel_change,
+                "direction": self.direction, "status": self.status}
+
+
+@dataclass
+class MetricDiff:
+    base_label: str
+    head_label: str
+    changes: list[MetricChange] = field(default_factory=list)
+    precision: int = 4
+
+    @property
+    def changed(self) -> list[MetricChange]:
+        return [c for c in self.changes if c.status != "unchanged"]
+
+    @property
+    def regressions(self) -> list[MetricChange]:
+        return [c for c in self.changes if c.status == "regressed"]
+
+    def values(self, side: Literal["old", "new"]) -> dict[str, float]:
+        """Flat ``{name: value}`` for one side; names are made unique with ``path:`` when needed."""
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[c.name] = counts.get(c.name, 0) + 1
+        out: dict[str, float] = {}
+        for c in self.changes:
+            value = c.old if side == "old" else c.new
+            if value is not None:
+                out[c.name if counts[c.name] == 1 else f"{c.path}:{c.name}"] = value
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base": self.base_label, "head": self.head_label, "precision": self.precision,
+                "metrics": [c.to_dict() for c in self.changes]}
+
+
+def diff_metrics(old: Mapping[str, Mapping[str, float]], new: Mapping[str, Mapping[str, float]], *,
+                 base_label: str, head_label: str, directions: Mapping[str, Direction] | None = None,
+                 ignore: Iterable[str] = (), precision: int = 4) -> MetricDiff:
+    """Compare ``{path: {name: value}}`` at two revisions."""
+    directions = directions or {}
+    ignore = list(ignore)
+    changes: list[MetricChange] = []
+    for path in sorted(set(old) | set(new)):
+        before, after = old.get(path, {}), new.get(path, {})
+        for name in sorted(set(before) | set(after)):
+            if is_ignored(name, ignore):
+                continue
+            changes.append(MetricChange(path, name, before.get(name), after.get(name),
+                                        direction_for(name, directions), precision))
+    return MetricDiff(base_label, head_label, changes, precision)

@@ -1,0 +1,113 @@
+"""Markdown building blocks shared by the report, the summary and the CLI.
+
+Pure string functions. Numbers are shown with the configured decimals; tables
+escape pipes so a metric called ``a|b`` cannot break the layout.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from mlops_ci.metrics import MetricChange, MetricDiff
+
+if TYPE_CHECKING:
+    from mlops_ci.repro import ReproResult
+
+STATUS_ICON = {
+    "improved": "🟢", "regressed": "🔴", "changed": "🔵", "unchanged": "⚪", "added": "🆕", "removed": "➖",
+}
+
+
+def cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]], align: Sequence[str] | None = None) -> str:
+    align = align or ["left"] * len(header)
+    marks = {"left": "---", "right": "---:", "center": ":---:"}
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join(marks[a] for a in align) + "|"]
+    lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
+    return "\n".join(lines)
+
+
+def fmt_number(value: float | None, precision: int) -> str:
+    if value is None:
+        return "—"
+    if value != 0 and abs(value) < 10 ** -precision:
+        return f"{value:.{max(1, precision // 2)}e}"
+    text = f"{value:.{precision}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_delta(change: MetricChange, precision: int) -> str:
+    if change.abs_change is None:
+        return "—"
+    if change.status == "unchanged":
+        return "0"
+    sign = "+" if change.abs_change > 0 else ""
+    text = f"{sign}{fmt_number(change.abs_change, precision)}"
+    if change.rel_change is not None:
+        text += f" ({change.rel_change * 100:+.1f}%)"
+    return text
+
+
+def metric_rows(changes: Iterable[MetricChange], precision: int, show_path: bool) -> list[list[str]]:
+    rows = []
+    for c in changes:
+        row = [f"{STATUS_ICON[c.status]} {c.name}", fmt_number(c.old, precision), fmt_number(c.new, precision),
+               fmt_delta(c, precision)]
+        if show_path:
+            row.insert(1, f"`{c.path}`")
+        rows.append(row)
+    return rows
+
+
+def metrics_table(diff: MetricDiff, *, only_changed: bool = False, limit: int | None = None) -> str:
+    """The metric diff as a Markdown table, most important changes first when cut."""
+    changes = diff.changed if only_changed else list(diff.changes)
+    if not changes:
+        return "_No metrics found._" if not diff.changes else "_No metric changed._"
+    show_path = len({c.path for c in diff.changes}) > 1
+    extra = 0
+    if limit is not None and len(changes) > limit:
+        ordered = sorted(changes, key=lambda c: (c.status != "regressed", -c.magnitude))
+        keep = set(map(id, ordered[:limit]))
+        extra = len(changes) - limit
+        changes = [c for c in changes if id(c) in keep]
+    header = ["Metric", diff.base_label, diff.head_label, "Change"]
+    align = ["left", "right", "right", "right"]
+    if show_path:
+        header.insert(1, "File")
+        align.insert(1, "left")
+    text = table(header, metric_rows(changes, diff.precision, show_path), align)
+    if extra:
+        text += f"\n\n… and {extra} more (see the job summary / report artifact)"
+    return text
+
+
+def headline(diff: MetricDiff) -> str:
+    if not diff.changes:
+        return "No metrics to compare."
+    changed = diff.changed
+    if not changed:
+        return f"All {len(diff.changes)} metrics unchanged."
+    counts: dict[str, int] = {}
+    for c in changed:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    parts = [f"{counts[s]} {s}" for s in ("improved", "regressed", "changed", "added", "removed") if counts.get(s)]
+    return f"{len(changed)} of {len(diff.changes)} metrics changed: " + ", ".join(parts) + "."
+
+
+def repro_table(result: "ReproResult") -> str:
+    """Per-stage status and wall time of one `dvc repro`."""
+    if not result.stages:
+        return "_No stages reported by DVC._"
+    icons = {"ran": "▶️ ran", "cached": "♻️ run-cache", "unchanged": "✔️ up to date", "failed": "❌ failed",
+             "skipped": "⏭️ skipped"}
+    rows = [[s.name, icons[s.status], f"{s.seconds:.1f} s"] for s in result.stages]
+    ran = len(result.names("ran"))
+    reused = len(result.names("cached")) + len(result.names("unchanged"))
+    note = f"{ran} stage(s) ran, {reused} reused, total {result.seconds:.1f} s."
+    return table(["Stage", "Status", "Wall time"], rows, ["left", "left", "right"]) + "\n\n" + note

@@ -1,0 +1,108 @@
+"""Everything a command needs to know about the repository it runs in.
+
+Commands open a :class:`Workspace` once: it finds `.mlops-ci.yml`, the DVC
+project inside the repository, the run context (GitHub event or local git) and
+the output runtime, and resolves which revisions to compare.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Mapping
+
+from mlops_ci.adapters.dvc import WORKSPACE, DvcProject
+from mlops_ci.adapters.git import Git
+from mlops_ci.config import Config, load_config
+from mlops_ci.context import RunContext, detect
+from mlops_ci.errors import BadInput
+from mlops_ci.gha import Runtime
+
+#: Local state (MLflow store, outputs) lives here, inside the user's repository.
+STATE_DIR = ".mlops-ci"
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: Config
+    env: Mapping[str, str]
+
+    @cached_property
+    def git(self) -> Git:
+        return Git(self.root)
+
+    @cached_property
+    def dvc_root(self) -> Path:
+        return (self.root / self.config.project.dvc_root).resolve()
+
+    @cached_property
+    def dvc(self) -> DvcProject:
+        return DvcProject(self.dvc_root, Git(self.dvc_root))
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        return Runtime.detect(self.root, self.env)
+
+    @cached_property
+    def context(self) -> RunContext:
+        return detect(self.env, lambda: self.git, self.config.project.default_branch)
+
+    def require_git(self) -> None:
+        self.git.toplevel()
+
+    def base_revision(self, explicit: str | None) -> str:
+        """What the change is compared against: --base, else the PR base / push 'before', else merge-base."""
+        if explicit:
+            sha = self.git.resolve(explicit)
+            if sha is None:
+                if len(explicit) >= 7 and all(ch in "0123456789abcdef" for ch in explicit.lower()):
+                    return self.git.ensure_commit(explicit, "base")
+                raise BadInput(f"--base {explicit}: no such revision in {self.root}",
+                               hint="Use a branch, tag or commit SHA that exists in this clone.")
+            return sha
+        ctx = self.context
+        if ctx.base_sha:
+            return self.git.ensure_commit(ctx.base_sha, "base")
+        if ctx.in_github:
+            # push to a new branch, schedule, dispatch: compare with the previous commit if there is one.
+            parent = self.git.resolve("HEAD~1")
+            if parent:
+                return parent
+            raise BadInput("no base revision: this event has no base commit and HEAD has no parent",
+                           hint="Pass --base, or check out with `fetch-depth: 0`.")
+        if ctx.merge_base:
+            return ctx.merge_base
+        return self.git.head()
+
+    def head_revision(self, explicit: str | None) -> str:
+        if explicit is None or explicit == WORKSPACE:
+            return WORKSPACE
+        sha = self.git.resolve(explicit)
+        if sha is None:
+            raise BadInput(f"--head {explicit}: no such revision in {self.root}")
+        return sha
+
+    def mlflow_tracking_uri(self) -> str:
+        """Configured URI, else $MLFLOW_TRACKING_URI, else an embedded SQLite store (no server needed)."""
+        uri = self.config.mlflow.tracking_uri or self.env.get("MLFLOW_TRACKING_URI")
+        if uri:
+            return uri
+        state = self.root / STATE_DIR
+        state.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(state / 'mlflow.db').resolve()}"
+
+
+def open_workspace(project_dir: str | os.PathLike[str] = ".", config_path: str | None = None,
+                   env: Mapping[str, str] | None = None) -> Workspace:
+    root = Path(project_dir)
+    if not root.is_dir():
+        raise BadInput(f"{project_dir}: project directory does not exist")
+    config = load_config(root, config_path)
+    return Workspace(root.resolve(), config, dict(os.environ if env is None else env))
+
+
+def short(rev: str) -> str:
+    return rev if rev == WORKSPACE else rev[:7]
