@@ -116,6 +116,26 @@ class DvcProject:
             result[path] = parse_metrics(content, label, ignore)
         return result
 
+    def declared_params(self, *revs: str | None) -> dict[str, set[str] | None]:
+        """Params declared by the pipeline at any of ``revs`` (a key added by the PR counts on both sides)."""
+        from mlops_ci.params import declared_params, merge_declared
+
+        return merge_declared(declared_params(self.pipeline_file(rev)) for rev in revs)
+
+    def read_params(self, rev: str | None, declared: dict[str, set[str] | None] | None = None
+                    ) -> dict[str, dict[str, Any]]:
+        """``{file: {dotted.key: value}}`` of the declared params, at ``rev``."""
+        from mlops_ci.params import parse_params, select
+
+        result: dict[str, dict[str, Any]] = {}
+        for path, keys in (declared if declared is not None else self.declared_params(rev)).items():
+            content = self.read(rev, path)
+            if content is None:
+                continue
+            label = path if rev in (None, WORKSPACE) else f"{path} (at {rev[:12]})"
+            result[path] = select(parse_params(content, label), keys)
+        return result
+
     # -- commands -----------------------------------------------------------
     def _dvc(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "dvc", *args]

@@ -1,0 +1,248 @@
+"""GitHub's REST and GraphQL APIs, through PyGithub.
+
+What this adapter adds to PyGithub: the base URL and token come from the
+runner (GitHub Enterprise works by setting ``GITHUB_API_URL``); the token is
+masked before anything is logged; retries cover 5xx, dropped connections and
+both kinds of rate limit with a bounded total wait; and nothing sleeps between
+requests (PyGithub's default pauses would make every job slower).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from mlops_ci.errors import BadInput, MlopsError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+class GitHubError(MlopsError):
+    """An API call failed after retries (exit 1); the message names the endpoint and status."""
+
+
+@dataclass
+class Comment:
+    id: int
+    body: str
+    created_at: str
+    node_id: str | None = None
+    author: str | None = None
+    html_url: str | None = None
+
+
+@dataclass
+class RetryPolicy:
+    total: int = 6
+    backoff_factor: float = 0.5
+    backoff_max: float = 30.0
+    #: Longest single wait we accept for a Retry-After / rate-limit reset.
+    max_wait: float = 120.0
+
+
+def _make_retry(policy: RetryPolicy):  # noqa: ANN202 - urllib3 Retry, imported lazily
+    from github.GithubRetry import GithubRetry
+    from urllib3 import Retry
+
+    class BoundedRetry(GithubRetry):
+        """GithubRetry that also retries 429 and PATCH, and never waits longer than ``max_wait``."""
+
+        def get_retry_after(self, response):  # noqa: ANN001, ANN201
+            value = super().get_retry_after(response)
+            if value is not None and value > policy.max_wait:
+                from github.GithubException import RateLimitExceededExceedsMaxWait
+
+                raise RateLimitExceededExceedsMaxWait(response.status, f"Retry-After {value}s exceeds "
+                                                      f"{policy.max_wait}s", dict(response.headers))
+            return value
+
+    return BoundedRetry(
+        total=policy.total, connect=policy.total, read=policy.total, backoff_factor=policy.backoff_factor,
+        backoff_max=policy.backoff_max, secondary_rate_wait=min(60.0, policy.max_wait),
+        max_rate_limit_wait=policy.max_wait,
+        status_forcelist=[429, *range(500, 600)],
+        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH", "DELETE"},
+        raise_on_status=False,
+    )
+
+
+class GitHub:
+    """A repository-scoped client: ``GitHub.from_env(env, repository)``."""
+
+    def __init__(self, token: str, repository: str, api_url: str = DEFAULT_API_URL,
+                 retry: RetryPolicy | None = None, timeout: int = 30) -> None:
+        import github
+        from github import Auth
+
+        if not token:
+            raise BadInput("no GitHub token: set GITHUB_TOKEN (or the action's `github-token` input)")
+        if "/" not in repository:
+            raise BadInput(f"repository '{repository}': expected owner/name")
+        self.repository = repository
+        self.api_url = api_url.rstrip("/")
+        self._gh = github.Github(auth=Auth.Token(token), base_url=self.api_url, timeout=timeout,
+                                 retry=_make_retry(retry or RetryPolicy()), per_page=100,
+                                 seconds_between_requests=None, seconds_between_writes=None)
+        self._requester = self._gh.requester
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, repository: str | None = None,
+                 token: str | None = None, runtime: Any = None) -> "GitHub":
+        env = os.environ if env is None else env
+        token = token or env.get("MLOPS_CI_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or ""
+        if runtime is not None:
+            runtime.mask(token)
+        repo = repository or env.get("GITHUB_REPOSITORY") or ""
+        return cls(token, repo, env.get("GITHUB_API_URL") or DEFAULT_API_URL)
+
+    # -- plumbing -----------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return f"/repos/{self.repository}{path}"
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                body: Any = None) -> Any:
+        """One REST call; ``path`` is relative to the repository unless it starts with ``/``."""
+        from github.GithubException import GithubException
+
+        url = path if path.startswith("/") else self._url("/" + path)
+        log.debug("GitHub %s %s", method, url)
+        try:
+            _, data = self._requester.requestJsonAndCheck(method, url, parameters=dict(params or {}) or None,
+                                                          input=body)
+        except GithubException as exc:
+            raise GitHubError(_describe(method, url, exc)) from exc
+        except Exception as exc:  # connection errors after retries
+            raise GitHubError(f"GitHub {method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
+        return data
+
+    def paginate(self, path: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+                 ) -> Iterator[dict[str, Any]]:
+        """All pages of a list endpoint (follows ``Link: rel=next`` like PyGithub does)."""
+        page = 1
+        while True:
+            data = self.request("GET", path, params={**(params or {}), "per_page": 100, "page": page})
+            items = data.get(key, []) if key else data
+            yield from items
+            if len(items) < 100:
+                return
+            page += 1
+
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        from github.GithubException import GithubException
+
+        log.debug("GitHub POST graphql")
+        try:
+            _, data = self._requester.graphql_query(query, dict(variables))
+        except GithubException as exc:
+            raise GitHubError(_describe("POST", "graphql", exc)) from exc
+        return data.get("data") or {}
+
+    # -- comments -----------------------------------------------------------
+    def issue_comments(self, number: int) -> list[Comment]:
+        return [_comment(c) for c in self.paginate(f"issues/{number}/comments")]
+
+    def create_issue_comment(self, number: int, body: str) -> Comment:
+        return _comment(self.request("POST", f"issues/{number}/comments", body={"body": body}))
+
+    def edit_issue_comment(self, comment_id: int, body: str) -> Comment:
+        return _comment(self.request("PATCH", f"issues/comments/{comment_id}", body={"body": body}))
+
+    def delete_issue_comment(self, comment_id: int) -> None:
+        self.request("DELETE", f"issues/comments/{comment_id}")
+
+    def commit_comments(self, sha: str) -> list[Comment]:
+        return [_comment(c) for c in self.paginate(f"commits/{sha}/comments")]
+
+    def create_commit_comment(self, sha: str, body: str) -> Comment:
+        return _comment(self.request("POST", f"commits/{sha}/comments", body={"body": body}))
+
+    def edit_commit_comment(self, comment_id: int, body: str) -> Comment:
+        return _comment(self.request("PATCH", f"comments/{comment_id}", body={"body": body}))
+
+    def delete_commit_comment(self, comment_id: int) -> None:
+        self.request("DELETE", f"comments/{comment_id}")
+
+    def minimize_comment(self, node_id: str, classifier: str = "OUTDATED") -> bool:
+        data = self.graphql(
+            "mutation($id: ID!, $classifier: ReportedContentClassifiers!) {"
+            " minimizeComment(input: {subjectId: $id, classifier: $classifier}) {"
+            " minimizedComment { isMinimized minimizedReason } } }",
+            {"id": node_id, "classifier": classifier})
+        return bool(((data.get("minimizeComment") or {}).get("minimizedComment") or {}).get("isMinimized"))
+
+    # -- pull requests ------------------------------------------------------
+    def pull(self, number: int) -> dict[str, Any]:
+        return self.request("GET", f"pulls/{number}")
+
+    def pulls_for_commit(self, sha: str) -> list[dict[str, Any]]:
+        return list(self.request("GET", f"commits/{sha}/pulls"))
+
+
+def _comment(data: Mapping[str, Any]) -> Comment:
+    return Comment(id=int(data["id"]), body=data.get("body") or "", created_at=str(data.get("created_at", "")),
+                   node_id=data.get("node_id"), author=(data.get("user") or {}).get("login"),
+                   html_url=data.get("html_url"))
+
+
+def _describe(method: str, url: str, exc: Any) -> str:
+    status = getattr(exc, "status", "?")
+    data = getattr(exc, "data", None)
+    message = data.get("message") if isinstance(data, dict) else (str(data) if data else "")
+    hint = ""
+    if status == 403 and "not accessible by integration" in (message or ""):
+        hint = (" — the token is read-only here (a fork PR?): write the report as an artifact with "
+                "`--to-artifact` and publish it from a workflow_run job")
+    elif status == 401:
+        hint = " — the token is missing or invalid"
+    return f"GitHub {method} {url} failed with {status}: {message}{hint}"
+
+
+class IssueThread:
+    """Comments of an issue or pull request, as a :class:`mlops_ci.sticky.CommentThread`."""
+
+    def __init__(self, gh: GitHub, number: int) -> None:
+        self.gh, self.number = gh, number
+
+    def describe(self) -> str:
+        return f"{self.gh.repository}#{self.number}"
+
+    def list(self) -> list[Comment]:
+        return self.gh.issue_comments(self.number)
+
+    def create(self, body: str) -> Comment:
+        return self.gh.create_issue_comment(self.number, body)
+
+    def edit(self, comment_id: int, body: str) -> Comment:
+        return self.gh.edit_issue_comment(comment_id, body)
+
+    def delete(self, comment_id: int) -> None:
+        self.gh.delete_issue_comment(comment_id)
+
+    def minimize(self, comment: Comment) -> bool:
+        return bool(comment.node_id) and self.gh.minimize_comment(comment.node_id or "")
+
+
+class CommitThread(IssueThread):
+    """Comments on a commit (when a push has no pull request)."""
+
+    def __init__(self, gh: GitHub, sha: str) -> None:
+        self.gh, self.sha = gh, sha
+
+    def describe(self) -> str:
+        return f"{self.gh.repository}@{self.sha[:7]}"
+
+    def list(self) -> list[Comment]:
+        return self.gh.commit_comments(self.sha)
+
+    def create(self, body: str) -> Comment:
+        return self.gh.create_commit_comment(self.sha, body)
+
+    def edit(self, comment_id: int, body: str) -> Comment:
+        return self.gh.edit_commit_comment(comment_id, body)
+
+    def delete(self, comment_id: int) -> None:
+        self.gh.delete_commit_comment(comment_id)
