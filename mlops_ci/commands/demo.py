@@ -24,11 +24,10 @@ from mlops_ci.commands import option
         help="Example project to use (default: the bundled examples/churn).")
 def demo(workdir: Path | None, example: Path | None) -> None:
     """Run the full PR flow on the bundled example, locally; print where the report is."""
-    from mlops_ci.commands.metrics import compute_diff
     from mlops_ci.commands.repro import run_repro
     from mlops_ci.demo_project import DemoRepo, bundled_example, load_scenario
-    from mlops_ci.report import Report
-    from mlops_ci.report.sections import metrics_section, pipeline_section
+    from mlops_ci.commands.report import write_outputs
+    from mlops_ci.report.assemble import assemble
     from mlops_ci.workspace import open_workspace
 
     example = example or bundled_example()
@@ -57,15 +56,9 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     for stage in result.stages:
         click.echo(f"    {stage.name:<12} {stage.status:<10} {stage.seconds:6.1f} s")
 
-    step("compare metrics with the base branch and write the report")
-    diff = compute_diff(ws, base=base_sha)
-    report = Report(title="mlops-ci report", report_id="demo",
-                    footer=f"Local run of `mlops-ci demo` · base `{base_sha[:7]}` · head: working tree")
-    report.add(metrics_section(diff))
-    report.add(pipeline_section(result))
-    body = report.render()
-    ws.runtime.write_file("comment.md", body)
-    ws.runtime.append_summary(body)
+    step("compare with the base branch and write the report")
+    built = assemble(ws, base=base_sha, report_id="local/report")
+    body = write_outputs(ws.runtime, built)
 
     out = ws.runtime.out_dir
     click.echo("")

@@ -9,6 +9,8 @@ from mlops_ci.metrics import MetricDiff
 from mlops_ci.report.model import Section
 
 if TYPE_CHECKING:
+    from mlops_ci.params import ParamChange, ParamsDiff
+    from mlops_ci.report.facts import RunFacts
     from mlops_ci.repro import ReproResult
 
 ORDER = {"gate": 10, "metrics": 20, "params": 30, "drift": 40, "contracts": 45, "plots": 50, "run": 80, "cost": 85}
@@ -31,11 +33,56 @@ def metrics_section(diff: MetricDiff, *, title: str = "Metrics") -> Section:
                    status=status, order=ORDER["metrics"], shrink=shrink)
 
 
-def pipeline_section(result: "ReproResult", *, title: str = "Pipeline run") -> Section:
-    ran, cached = result.names("ran"), result.names("cached") + result.names("unchanged")
-    if not result.ok:
-        summary = f"failed at {', '.join(result.failed) or 'an unnamed stage'}"
-    else:
-        summary = f"{len(ran)} stage(s) ran, {len(cached)} reused from cache, {result.seconds:.1f} s"
-    return Section(key="run", title=title, body=render.repro_table(result), summary=summary,
-                   status="pass" if result.ok else "fail", order=ORDER["run"])
+def params_section(diff: "ParamsDiff", *, show_all: bool = False) -> Section:
+    changes = diff.changes if show_all else diff.changed
+    n = len(diff.changed)
+    summary = f"{n} changed" if n else "unchanged"
+    if not changes:
+        body = "_No parameter changed._" if diff.changes else "_No parameters declared in dvc.yaml._"
+        return Section(key="params", title="Parameters", body=body, summary=summary, order=ORDER["params"])
+
+    def rows(items: list["ParamChange"]) -> list[list[str]]:
+        show_path = len({c.path for c in diff.changes}) > 1
+        out = []
+        for c in items:
+            old = "—" if not c.old_present else f"`{c.old!r}`" if isinstance(c.old, str) else f"`{c.old}`"
+            new = "—" if not c.new_present else f"`{c.new!r}`" if isinstance(c.new, str) else f"`{c.new}`"
+            name = f"{c.path}: {c.name}" if show_path else c.name
+            out.append([name, old, new, c.status])
+        return out
+
+    def as_table(items: list["ParamChange"], extra: int = 0) -> str:
+        text = render.table(["Param", diff.base_label, diff.head_label, ""], rows(items))
+        return text + (f"\n\n… and {extra} more (see the job summary / report artifact)" if extra else "")
+
+    def shrink(room: int) -> str:
+        n_rows = max(1, room // 60)
+        while n_rows >= 1:
+            text = as_table(changes[:n_rows], len(changes) - n_rows)
+            if len(text) <= room:
+                return text
+            n_rows = n_rows * 3 // 4 if n_rows > 4 else n_rows - 1
+        return f"… {len(changes)} parameters (see the job summary / report artifact)"
+
+    return Section(key="params", title="Parameters", body=as_table(changes), summary=summary,
+                   order=ORDER["params"], shrink=shrink, folded=len(changes) > 20)
+
+
+def run_facts_section(facts: "RunFacts") -> Section:
+    lines = []
+    if facts.repro is not None:
+        lines.append(render.repro_table(facts.repro))
+        lines.append("")
+    details = [("Runner", facts.runner), ("Workflow run", facts.run_url), ("Report artifact", facts.artifact_url),
+               ("MLflow run", facts.mlflow_url), ("Base", facts.base), ("Head", facts.head)]
+    lines.extend(f"- **{name}**: {value}" for name, value in details if value)
+    status = "info"
+    summary = ""
+    if facts.repro is not None:
+        ran = facts.repro.names("ran")
+        reused = facts.repro.names("cached") + facts.repro.names("unchanged")
+        status = "pass" if facts.repro.ok else "fail"
+        summary = (f"{len(ran)} stage(s) ran, {len(reused)} reused, {facts.repro.seconds:.1f} s"
+                   if facts.repro.ok else f"failed at {', '.join(facts.repro.failed) or 'an unnamed stage'}")
+    return Section(key="run", title="Run", body="\n".join(lines) or "_No run facts._", summary=summary,
+                   status=status, order=ORDER["run"])
