@@ -47,7 +47,11 @@ class PlotSpec:
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9]+", "-", self.id).strip("-").lower() or "plot"
+        name = self.id
+        for suffix in _DATA_SUFFIXES:
+            if name.lower().endswith(suffix):
+                name = name[: -len(suffix)]
+        return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "plot"
 
 
 def _is_path(name: str) -> bool:
