@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "demo": "mlops_ci.commands.demo:demo",
     "metrics": "mlops_ci.commands.metrics:metrics",
     "repro": "mlops_ci.commands.repro:repro",
+    "register": "mlops_ci.commands.register:register",
     "report": "mlops_ci.commands.report:report",
     "publish": "mlops_ci.commands.publish:publish",
 }

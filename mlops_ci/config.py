@@ -62,6 +62,24 @@ class MlflowConfig(_Section):
     experiment: str | None = Field(None, description="Experiment name. Default: the repository name.")
 
 
+class RegistryConfig(_Section):
+    mode: Literal["mlflow", "git-tags"] = Field(
+        "mlflow", description="Where model versions live: the MLflow registry (aliases), or git tags "
+        "(GTO style: model@v1.2.3 and model#prod#N) for teams without MLflow.")
+    model_path: str = Field("models/model.pkl", description="The trained model (a pickle) the pipeline writes.")
+    flavor: Literal["sklearn"] = Field("sklearn", description="MLflow flavor written for the model.")
+    extra_files: list[str] = Field(default_factory=list,
+                                   description="Files stored next to the model (e.g. models/model_meta.json).")
+    predictions: str | None = Field("eval/predictions.csv",
+                                    description="Per-example holdout predictions, logged for significance tests.")
+    reference_profile: str | None = Field(
+        None, description="Drift reference profile to store with the model (default: the one `mlops-ci profile "
+        "build` wrote to .mlops-ci/out, if any).")
+    pip_requirements: list[str] = Field(
+        default_factory=list, description="Serving requirements (default: scikit-learn, numpy, pandas, scipy, "
+        "cloudpickle pinned to the versions installed). Given explicitly, so MLflow infers nothing.")
+
+
 class Config(_Section):
     """Root of `.mlops-ci.yml`."""
 
@@ -73,6 +91,7 @@ class Config(_Section):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     repro: ReproConfig = Field(default_factory=ReproConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
 
     #: Where the file was read from (None when running on defaults).
     _source: str | None = PrivateAttr(None)

@@ -1,0 +1,222 @@
+"""The MLflow tracking server and model registry.
+
+Only `MlflowClient` is used: no `mlflow.sklearn.log_model`, whose pip
+requirement inference alone costs ~7 s and which imports scikit-learn. The
+model directory (MLmodel + pickle + explicit requirements) is written by
+:mod:`mlops_ci.registry_model` and uploaded as plain artifacts.
+
+Aliases (`champion`, `challenger`, `production`) are the registry's source of
+truth; stages are read only as a fallback for registries that predate aliases.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from mlops_ci.errors import MlopsError
+
+log = logging.getLogger(__name__)
+
+#: MLflow's limits: 100 params / 1000 metrics per batch, param values up to 6000 characters.
+_PARAM_BATCH, _METRIC_BATCH, _PARAM_VALUE_MAX, _TAG_VALUE_MAX = 100, 1000, 6000, 5000
+STAGE_FOR_ALIAS = {"champion": "Production", "production": "Production", "challenger": "Staging"}
+
+
+class RegistryError(MlopsError):
+    """The registry could not be reached or refused a call (exit 1; the gate fails closed on it)."""
+
+
+@dataclass
+class ModelRecord:
+    name: str
+    version: str
+    run_id: str | None
+    source: str
+    how: str  # "alias champion", "stage Production", …
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+class Registry:
+    def __init__(self, tracking_uri: str, registry_uri: str | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri or tracking_uri
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import mlflow
+            from mlflow import MlflowClient
+
+            mlflow.set_tracking_uri(self.tracking_uri)
+            self._client = MlflowClient(self.tracking_uri, self.registry_uri)
+        return self._client
+
+    def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
+        try:
+            return fn(*args, **kwargs)
+        except MlopsError:
+            raise
+        except Exception as exc:
+            raise RegistryError(f"MLflow ({_redact(self.tracking_uri)}): {what} failed: "
+                                f"{exc.__class__.__name__}: {str(exc)[:500]}") from exc
+
+    @staticmethod
+    def _not_found(exc: Exception) -> bool:
+        text = f"{getattr(exc, 'error_code', '')} {exc}"
+        return "RESOURCE_DOES_NOT_EXIST" in text or "not found" in text.lower() or "INVALID_PARAMETER_VALUE" in text
+
+    # -- reading ------------------------------------------------------------
+    def by_alias(self, name: str, alias: str) -> ModelRecord | None:
+        """The version behind ``alias``; falls back to the matching stage on old registries."""
+        try:
+            mv = self.client.get_model_version_by_alias(name, alias)
+            how = f"alias {alias}"
+        except Exception as exc:  # noqa: BLE001 - MLflow raises MlflowException for everything
+            if not self._not_found(exc):
+                raise RegistryError(f"MLflow ({_redact(self.tracking_uri)}): reading alias {name}@{alias} "
+                                    f"failed: {exc.__class__.__name__}: {str(exc)[:500]}") from exc
+            mv = self._by_stage(name, STAGE_FOR_ALIAS.get(alias))
+            if mv is None:
+                return None
+            how = f"stage {mv.current_stage} (no alias {alias}; legacy stages)"
+        return self._record(mv, how)
+
+    def _by_stage(self, name: str, stage: str | None) -> Any:
+        if stage is None:
+            return None
+        try:
+            versions = self.client.get_latest_versions(name, stages=[stage])
+        except Exception as exc:  # noqa: BLE001
+            if self._not_found(exc):
+                return None
+            raise RegistryError(f"MLflow: reading stage {stage} of {name} failed: {exc}") from exc
+        return versions[0] if versions else None
+
+    def version(self, name: str, version: str) -> ModelRecord:
+        mv = self._call(f"reading {name} v{version}", self.client.get_model_version, name, str(version))
+        return self._record(mv, f"version {version}")
+
+    def _record(self, mv: Any, how: str) -> ModelRecord:
+        metrics: dict[str, float] = {}
+        params: dict[str, str] = {}
+        if mv.run_id:
+            run = self._call(f"reading run {mv.run_id}", self.client.get_run, mv.run_id)
+            metrics, params = dict(run.data.metrics), dict(run.data.params)
+        return ModelRecord(mv.name, str(mv.version), mv.run_id, mv.source, how, metrics, params,
+                           dict(mv.tags or {}), list(getattr(mv, "aliases", []) or []))
+
+    def download(self, run_id: str, artifact_path: str, dst: Path) -> Path | None:
+        """An artifact of ``run_id``, or None if it was never logged."""
+        from mlflow.artifacts import download_artifacts
+
+        try:
+            return Path(download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
+                                           tracking_uri=self.tracking_uri))
+        except Exception as exc:  # noqa: BLE001
+            log.debug("artifact %s of run %s not available: %s", artifact_path, run_id, exc)
+            return None
+
+    # -- writing ------------------------------------------------------------
+    def log_run(self, experiment: str, *, run_name: str, params: Mapping[str, Any], metrics: Mapping[str, float],
+                tags: Mapping[str, str], artifacts: Iterable[tuple[Path, str]]) -> str:
+        """One run with everything a version's lineage needs; returns its id."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        client = self.client
+        exp = self._call("reading the experiment", client.get_experiment_by_name, experiment)
+        exp_id = exp.experiment_id if exp else self._call("creating the experiment", client.create_experiment,
+                                                          experiment)
+        run = self._call("creating a run", client.create_run, exp_id, run_name=run_name,
+                         tags={k: _clip(v, _TAG_VALUE_MAX) for k, v in tags.items()})
+        run_id = run.info.run_id
+        import time
+
+        now = int(time.time() * 1000)
+        plist = [Param(k, _clip(str(v), _PARAM_VALUE_MAX)) for k, v in params.items()]
+        mlist = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        for i in range(0, len(plist), _PARAM_BATCH):
+            self._call("logging params", client.log_batch, run_id, params=plist[i:i + _PARAM_BATCH])
+        for i in range(0, len(mlist), _METRIC_BATCH):
+            self._call("logging metrics", client.log_batch, run_id, metrics=mlist[i:i + _METRIC_BATCH])
+        for local, artifact_path in artifacts:
+            if local.is_dir():
+                self._call(f"uploading {local}", client.log_artifacts, run_id, str(local), artifact_path)
+            else:
+                self._call(f"uploading {local}", client.log_artifact, run_id, str(local), artifact_path or None)
+        self._call("finishing the run", client.set_terminated, run_id)
+        return run_id
+
+    def create_version(self, name: str, run_id: str, artifact_path: str, tags: Mapping[str, str]) -> str:
+        client = self.client
+        try:
+            client.create_registered_model(name)
+        except Exception as exc:  # noqa: BLE001
+            if "RESOURCE_ALREADY_EXISTS" not in f"{getattr(exc, 'error_code', '')} {exc}":
+                raise RegistryError(f"MLflow: creating registered model {name} failed: {exc}") from exc
+        run = self._call("reading the run", client.get_run, run_id)
+        source = f"{run.info.artifact_uri.rstrip('/')}/{artifact_path}"
+        mv = self._call("creating a model version", client.create_model_version, name, source, run_id,
+                        tags={k: _clip(v, _TAG_VALUE_MAX) for k, v in tags.items()})
+        return str(mv.version)
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        self._call(f"setting alias {alias}", self.client.set_registered_model_alias, name, alias, str(version))
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        try:
+            self.client.delete_registered_model_alias(name, alias)
+        except Exception as exc:  # noqa: BLE001
+            if not self._not_found(exc):
+                raise RegistryError(f"MLflow: deleting alias {alias} failed: {exc}") from exc
+
+    def set_version_tags(self, name: str, version: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self._call(f"tagging {name} v{version}", self.client.set_model_version_tag, name, str(version), key,
+                       _clip(str(value), _TAG_VALUE_MAX))
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        self._call(f"tagging {name}", self.client.set_registered_model_tag, name, key, _clip(value, _TAG_VALUE_MAX))
+
+    def model_tags(self, name: str) -> dict[str, str]:
+        model = self._call(f"reading {name}", self.client.get_registered_model, name)
+        return dict(model.tags or {})
+
+    def transition_stage(self, name: str, version: str, stage: str) -> None:
+        self._call(f"moving {name} v{version} to {stage}", self.client.transition_model_version_stage, name,
+                   str(version), stage, archive_existing_versions=True)
+
+    def supports_aliases(self, name: str) -> bool:
+        try:
+            self.client.get_model_version_by_alias(name, "__mlops_ci_probe__")
+        except Exception as exc:  # noqa: BLE001
+            text = str(exc)
+            return not ("404" in text and "alias" in text.lower() and "ENDPOINT_NOT_FOUND" in text)
+        return True
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _redact(uri: str) -> str:
+    """Never print credentials embedded in a tracking URI."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return uri
+
+
+def temp_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="mlops-ci-mlflow-"))

@@ -1,0 +1,136 @@
+"""`mlops-ci register`: log the model trained on main, with its lineage, as a new version.
+
+The story: read what the pipeline produced (metrics, params, the model pickle,
+holdout predictions, the drift reference profile); write an MLflow model
+directory with explicit requirements (nothing inferred); log one run carrying
+all of it; create a model version tagged with its lineage (commit, PR,
+workflow run, dvc.lock stage hashes, data hashes) and point the `challenger`
+alias at it. The gate and `promote` take it from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mlops_ci.commands import config_option, option, project_option
+
+if TYPE_CHECKING:
+    from mlops_ci.workspace import Workspace
+
+
+@click.command()
+@project_option()
+@config_option()
+@option("--model-name", default=None, help="Registered model name (default: config mlflow.model_name, else the "
+        "repository name).")
+@option("--alias", default="challenger", show_default=True, help="Alias to point at the new version.")
+@option("--model-path", default=None, help="Model pickle (default: config registry.model_path).")
+@option("--pr", "pr_number", type=int, default=None, help="PR the model came from (default: from the event or "
+        "the merge commit's message).")
+def register(project_dir: str, config_path: str | None, model_name: str | None, alias: str,
+             model_path: str | None, pr_number: int | None) -> None:
+    """Log the trained model to MLflow with lineage and set alias `challenger`."""
+    from mlops_ci.workspace import open_workspace
+
+    ws = open_workspace(project_dir, config_path, os.environ)
+    result = register_model(ws, model_name=model_name, alias=alias, model_path=model_path, pr_number=pr_number)
+    rt = ws.runtime
+    for key in ("model-name", "model-version", "run-id", "model-uri"):
+        rt.set_output(key, str(result[key]))
+    rt.write_file("registry.json", json.dumps(result, indent=2) + "\n")
+    rt.append_summary(f"### Model registered\n\n`{result['model-name']}` version **{result['model-version']}** "
+                      f"(alias `{alias}`), run `{result['run-id']}`, {len(result['lineage'])} lineage tags.\n")
+    click.echo(f"registered {result['model-name']} v{result['model-version']} as @{alias} "
+               f"(run {result['run-id']})")
+
+
+def model_name_for(ws: "Workspace", explicit: str | None) -> str:
+    if explicit or ws.config.mlflow.model_name:
+        return str(explicit or ws.config.mlflow.model_name)
+    repo = ws.context.repository
+    return repo.split("/", 1)[1] if repo else ws.root.name
+
+
+def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str = "challenger",
+                   model_path: str | None = None, pr_number: int | None = None) -> dict[str, Any]:
+    import yaml
+
+    from mlops_ci.adapters.dvc import WORKSPACE
+    from mlops_ci.adapters.mlflow_registry import Registry, temp_dir
+    from mlops_ci.lineage import lineage_tags, pr_from_commit_message
+    from mlops_ci.registry_model import DEFAULT_REQUIREMENTS, pinned, write_sklearn_model
+
+    ws.require_git()
+    ws.dvc.require_pipeline()
+    cfg = ws.config.registry
+    name = model_name_for(ws, model_name)
+    ctx = ws.context
+
+    metric_files = ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore)
+    metrics = _flat(metric_files)
+    params = _flat(ws.dvc.read_params(WORKSPACE), default_file="params.yaml")
+
+    model_file = ws.dvc_root / (model_path or cfg.model_path)
+    model_dir = write_sklearn_model(model_file, temp_dir() / "model",
+                                    pinned(cfg.pip_requirements or DEFAULT_REQUIREMENTS),
+                                    extra_files=[ws.dvc_root / p for p in cfg.extra_files])
+    artifacts: list[tuple[Path, str]] = [(model_dir, "model")]
+    if cfg.predictions and (ws.dvc_root / cfg.predictions).is_file():
+        artifacts.append((ws.dvc_root / cfg.predictions, "predictions"))
+    profile = _reference_profile(ws)
+    if profile is not None:
+        artifacts.append((profile, "reference"))
+
+    if pr_number is None:
+        pr_number = ctx.pull_request.number if ctx.pull_request else pr_from_commit_message(
+            ws.git.try_out("log", "-1", "--format=%B") or "")
+    lock_bytes = ws.dvc.read(None, "dvc.lock")
+    dvc_files = {str(p.relative_to(ws.dvc_root)): yaml.safe_load(p.read_text()) or {}
+                 for p in ws.dvc_root.rglob("*.dvc") if ".dvc" not in p.parent.parts and p.is_file()}
+    sha = ctx.head_sha or ws.git.head()
+    tags = lineage_tags(sha=sha, repository=ctx.repository, pr_number=pr_number, run_url=ctx.run_url,
+                        lock=yaml.safe_load(lock_bytes) if lock_bytes else None, dvc_files=dvc_files)
+
+    registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
+    experiment = ws.config.mlflow.experiment or name
+    run_id = registry.log_run(experiment, run_name=f"{name}@{sha[:7]}", params=params, metrics=metrics,
+                              tags={**tags, "mlflow.source.git.commit": sha}, artifacts=artifacts)
+    version = registry.create_version(name, run_id, "model", tags)
+    registry.set_alias(name, alias, version)
+    return {"model-name": name, "model-version": version, "run-id": run_id,
+            "model-uri": f"models:/{name}/{version}", "alias": alias, "lineage": tags,
+            "tracking-uri": _public_uri(ws.mlflow_tracking_uri())}
+
+
+def _flat(per_file: dict[str, dict[str, Any]], default_file: str | None = None) -> dict[str, Any]:
+    """Merge ``{file: {key: v}}``; keys are prefixed with their file only when ambiguous or not default."""
+    counts: dict[str, int] = {}
+    for values in per_file.values():
+        for key in values:
+            counts[key] = counts.get(key, 0) + 1
+    out = {}
+    for file, values in per_file.items():
+        for key, value in values.items():
+            plain = counts[key] == 1 and (default_file is None or file == default_file)
+            out[key if plain else f"{file}:{key}"] = value
+    return out
+
+
+def _reference_profile(ws: "Workspace") -> Path | None:
+    configured = ws.config.registry.reference_profile
+    if configured:
+        path = ws.dvc_root / configured
+        return path if path.is_file() else None
+    candidates = sorted(ws.runtime.out_dir.glob("profile*.json"))
+    return candidates[0] if candidates else None
+
+
+def _public_uri(uri: str) -> str:
+    from mlops_ci.adapters.mlflow_registry import _redact
+
+    return _redact(uri)

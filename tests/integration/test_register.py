@@ -1,0 +1,73 @@
+"""`mlops-ci register` against a real MLflow server."""
+
+import json
+import pickle
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def add_model(repo, name="models/model.pkl"):
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    path = repo.root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(model))
+    repo.write("eval/predictions.csv", "row_id,y_true,y_score\n0,0,0.1\n1,1,0.8\n")
+
+
+def test_register_logs_model_lineage_and_alias(dvc_repo, mlflow_server):
+    assert dvc_repo.mlops("repro", "--no-push").returncode == 0
+    add_model(dvc_repo)
+    sha = dvc_repo.commit("Add churn model (#42)")
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+
+    started = time.monotonic()
+    proc = dvc_repo.mlops("register", "--model-name", "toy", env=env)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "registry.json").read_text())
+    assert record["model-version"] == "1" and record["alias"] == "challenger"
+    assert elapsed < 30  # generous; the benchmark measures the real figure
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server.url)
+    mv = client.get_model_version_by_alias("toy", "challenger")
+    assert mv.tags["mlops-ci.git_sha"] == sha
+    assert mv.tags["mlops-ci.pr"] == "42"
+    stage = json.loads(mv.tags["mlops-ci.dvc.stage.train"])
+    assert set(stage) == {"deps", "outs"} and "model.txt" in stage["outs"]
+    run = client.get_run(mv.run_id)
+    assert run.data.metrics["auc"] == 0.75 and run.data.params["train.bias"] == "0.25"
+    artifacts = {a.path for a in client.list_artifacts(mv.run_id)}
+    assert {"model", "predictions"} <= artifacts
+
+    import mlflow.pyfunc
+
+    mlflow.set_tracking_uri(mlflow_server.url)
+    model = mlflow.pyfunc.load_model("models:/toy@challenger")
+    assert list(model.predict([[0.0], [3.0]])) == [0, 1]
+
+    # a second registration makes version 2 and moves the alias
+    assert dvc_repo.mlops("register", "--model-name", "toy", env=env).returncode == 0
+    assert client.get_model_version_by_alias("toy", "challenger").version == "2"
+
+
+def test_register_without_a_model_file_is_bad_input(dvc_repo, tmp_path):
+    proc = dvc_repo.mlops("register", env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db"})
+    assert proc.returncode == 2
+    assert "models/model.pkl: model file not found" in proc.stderr
+
+
+def test_register_with_mlflow_down_fails_clearly(dvc_repo):
+    add_model(dvc_repo)
+    dvc_repo.commit("model")
+    proc = dvc_repo.mlops("register", env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
+                                           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+                                           "MLFLOW_HTTP_REQUEST_TIMEOUT": "2"})
+    assert proc.returncode == 1
+    assert "MLflow (http://127.0.0.1:9)" in proc.stderr and "Traceback" not in proc.stderr
