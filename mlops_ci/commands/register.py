@@ -70,6 +70,8 @@ def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str
     cfg = ws.config.registry
     name = model_name_for(ws, model_name)
     ctx = ws.context
+    if cfg.mode == "git-tags":
+        return register_git_tag(ws, name, pr_number)
 
     metric_files = ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore)
     metrics = _flat(metric_files)
@@ -134,3 +136,34 @@ def _public_uri(uri: str) -> str:
     from mlops_ci.adapters.mlflow_registry import _redact
 
     return _redact(uri)
+
+
+def register_git_tag(ws: "Workspace", name: str, pr_number: int | None) -> dict[str, Any]:
+    """GTO-style: an annotated tag `<name>@vX.Y.Z` on HEAD whose message holds metrics and lineage."""
+    from mlops_ci.adapters.dvc import WORKSPACE
+    from mlops_ci.errors import BadInput
+    from mlops_ci.gitregistry import next_version, valid_model_name, version_tag
+    from mlops_ci.lineage import lineage_tags, pr_from_commit_message
+
+    if not valid_model_name(name):
+        raise BadInput(f"model name '{name}': only letters, digits, '.', '_' and '-' can be used in a git tag")
+    git = ws.git
+    sha = git.head()
+    existing = [t for t in (git.try_out("tag", "--points-at", sha) or "").split() if t.startswith(f"{name}@v")]
+    if existing:
+        tag = existing[0]
+    else:
+        tags = (git.try_out("tag", "--list", f"{name}@v*") or "").split()
+        tag = version_tag(name, next_version(tags, name))
+        if pr_number is None:
+            pr_number = pr_from_commit_message(git.try_out("log", "-1", "--format=%B") or "")
+        metrics = _flat(ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore))
+        lineage = lineage_tags(sha=sha, repository=ws.context.repository, pr_number=pr_number,
+                               run_url=ws.context.run_url, lock=None, dvc_files={})
+        message = json.dumps({"model": name, "metrics": metrics, "lineage": lineage}, indent=1, sort_keys=True)
+        git.run("-c", "user.name=mlops-ci", "-c", "user.email=mlops-ci@users.noreply.github.com",
+                "tag", "--annotate", tag, "--message", message, sha)
+        if ws.context.in_github and git.try_out("remote", "get-url", "origin"):
+            git.run("push", "origin", f"refs/tags/{tag}")
+    return {"model-name": name, "model-version": tag.split("@", 1)[1], "run-id": "", "model-uri": f"git:{tag}",
+            "alias": "challenger", "lineage": {"mlops-ci.git_sha": sha}, "tracking-uri": "git-tags"}

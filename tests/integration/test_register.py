@@ -71,3 +71,19 @@ def test_register_with_mlflow_down_fails_clearly(dvc_repo):
                                            "MLFLOW_HTTP_REQUEST_TIMEOUT": "2"})
     assert proc.returncode == 1
     assert "MLflow (http://127.0.0.1:9)" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_git_tag_registry_mode(dvc_repo):
+    dvc_repo.write(".mlops-ci.yml", "registry:\n  mode: git-tags\n")
+    assert dvc_repo.mlops("repro", "--no-push").returncode == 0
+    dvc_repo.commit("Train (#7)")
+    proc = dvc_repo.mlops("register", "--model-name", "churn")
+    assert proc.returncode == 0, proc.stderr
+    assert dvc_repo.sh("git", "tag", "--list").stdout.split() == ["churn@v0.1.0"]
+    message = dvc_repo.sh("git", "tag", "-l", "--format=%(contents)", "churn@v0.1.0").stdout
+    assert json.loads(message)["metrics"]["auc"] == 0.75
+    # registering the same commit again is idempotent; a new commit gets the next version
+    assert dvc_repo.mlops("register", "--model-name", "churn").returncode == 0
+    dvc_repo.commit("retrain")
+    assert dvc_repo.mlops("register", "--model-name", "churn").returncode == 0
+    assert dvc_repo.sh("git", "tag", "--list").stdout.split() == ["churn@v0.1.0", "churn@v0.2.0"]
