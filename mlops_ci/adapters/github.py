@@ -174,6 +174,23 @@ class GitHub:
             {"id": node_id, "classifier": classifier})
         return bool(((data.get("minimizeComment") or {}).get("minimizedComment") or {}).get("isMinimized"))
 
+    # -- check runs ---------------------------------------------------------
+    def create_check_run(self, name: str, head_sha: str, *, status: str = "in_progress",
+                         details_url: str | None = None, external_id: str | None = None,
+                         output: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "head_sha": head_sha, "status": status}
+        if details_url:
+            body["details_url"] = details_url
+        if external_id:
+            body["external_id"] = external_id
+        if output:
+            body["output"] = dict(output)
+        return self.request("POST", "check-runs", body=body)
+
+    def update_check_run(self, check_run_id: int, **fields: Any) -> dict[str, Any]:
+        body = {k: v for k, v in fields.items() if v is not None}
+        return self.request("PATCH", f"check-runs/{check_run_id}", body=body)
+
     # -- pull requests ------------------------------------------------------
     def pull(self, number: int) -> dict[str, Any]:
         return self.request("GET", f"pulls/{number}")
