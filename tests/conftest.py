@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.services.mlflow_server"]
+pytest_plugins = ["tests.services.mlflow_server", "tests.fakegithub.fixtures"]
 
 
 @pytest.fixture(autouse=True, scope="session")
