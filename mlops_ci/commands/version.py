@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-from importlib import metadata
 
 import click
 
@@ -15,6 +14,8 @@ _COMPONENTS = ("dvc", "mlflow", "pygithub", "docker", "scikit-learn", "pandas", 
 
 
 def _installed(dist: str) -> str | None:
+    from importlib import metadata
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:

@@ -1,0 +1,43 @@
+import subprocess
+import sys
+
+import pytest
+
+from mlops_ci.cli import COMMANDS, cli, main
+
+HEAVY = ("mlflow", "sklearn", "scipy", "pandas", "docker", "numpy", "matplotlib", "dvc", "github", "pyarrow")
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys\nfrom mlops_ci.cli import main\nmain(['--help'])\n"
+            f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.splitlines()[-1] == "HEAVY=", f"--help imported: {proc.stdout.splitlines()[-1]}"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_registered_command_has_working_help(name, capsys):
+    assert main([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"Usage: mlops-ci {name}" in out
+
+
+def test_every_option_has_an_environment_variable():
+    import click
+
+    ctx = click.Context(cli)
+    missing = []
+    for name in COMMANDS:
+        cmd = cli.get_command(ctx, name)
+        commands = cmd.commands.values() if isinstance(cmd, click.Group) else [cmd]
+        for sub in commands:
+            for param in sub.params:
+                if isinstance(param, click.Option) and not param.envvar and "--help" not in param.opts:
+                    missing.append(f"{name} {sub.name} {param.opts}")
+    assert missing == []
+
+
+def test_usage_errors_are_exit_2(capsys):
+    assert main(["no-such-command"]) == 2
+    assert main(["metrics", "diff", "--precision", "99"]) == 2
+    assert main(["version"]) == 0 and capsys.readouterr().out.strip()
