@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# mlops-ci setup: install the toolkit once per job into a cached virtualenv keyed by its version.
+#
+# Inputs arrive as environment variables (never by ${{ }} interpolation):
+#   INPUT_PYTHON     interpreter that creates the venv (default python3; 3.11+)
+#   INPUT_VERSION    toolkit version (default: the version of the source tree two levels up)
+#   INPUT_EXTRAS     pip extras (default all; "" for the core only)
+#   INPUT_CACHE_DIR  cache root (default ${RUNNER_TOOL_CACHE:-$HOME/.cache}/mlops-ci)
+#   INPUT_PIP_ARGS   extra pip arguments, split on whitespace, never printed
+# Tunables: MLOPS_CI_SETUP_LOCK_TIMEOUT (seconds to wait for another job's install, default 1200).
+#
+# Cache layout (one entry per toolkit version):
+#   <cache-dir>/<version>/venv        the venv used by jobs: a symlink to venv-<stamp> below, or any
+#                                     existing venv (a directory, or a symlink to one elsewhere - this
+#                                     is how tests seed the cache with an already-installed venv)
+#   <cache-dir>/<version>/venv-<stamp>  a venv built by this script; "venv" is switched to it by an
+#                                     atomic rename once it is complete and passed the health check
+#   <cache-dir>/<version>/.lock       flock(1) lock serialising installs of that version
+# A venv is reused when check_venv.py passes with its own interpreter (right mlops-ci version,
+# Python version and every requirement of mlops-ci[extras] installed) and bin/mlops-ci runs.
+# Anything else (missing, half-installed, wrong version) is rebuilt; nothing outside
+# <cache-dir>/<version> is ever modified or deleted.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+src="$(cd "$here/../.." && pwd -P)"
+
+log() { printf 'mlops-ci setup: %s\n' "$*"; }
+
+# A workflow-command-safe error annotation (%, CR and LF escaped) and exit 1.
+die() {
+  local msg="$*"
+  msg="${msg//'%'/'%25'}"
+  msg="${msg//$'\r'/'%0D'}"
+  msg="${msg//$'\n'/'%0A'}"
+  printf '::error title=mlops-ci setup::%s\n' "$msg"
+  exit 1
+}
+
+set_output() {
+  if [ -n "${GITHUB_OUTPUT:-}" ]; then
+    printf '%s=%s\n' "$1" "$2" >> "$GITHUB_OUTPUT"
+  fi
+}
+
+# ---- inputs ---------------------------------------------------------------------------------
+python_in="${INPUT_PYTHON:-python3}"
+python_bin="$(command -v -- "$python_in" || true)"
+[ -n "$python_bin" ] || die "Python interpreter '$python_in' not found (input 'python')"
+python_xy="$("$python_bin" -I -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+  || die "'$python_in' does not run"
+"$python_bin" -I -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "mlops-ci needs Python 3.11 or newer; '$python_in' is Python $python_xy (input 'python')"
+
+src_version=""
+if [ -f "$src/pyproject.toml" ]; then
+  src_version="$("$python_bin" -I -c '
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    print(tomllib.load(f).get("project", {}).get("version", ""))
+' "$src/pyproject.toml")" || src_version=""
+fi
+version="${INPUT_VERSION:-$src_version}"
+version="${version#v}"
+[ -n "$version" ] || die "no version given and none found in $src/pyproject.toml (input 'version')"
+[[ "$version" =~ ^[A-Za-z0-9][A-Za-z0-9.+!_-]*$ ]] || die "invalid version '$version' (input 'version')"
+
+extras="${INPUT_EXTRAS-all}"
+extras="${extras//[[:space:]]/}"
+[[ "$extras" =~ ^[A-Za-z0-9_.,-]*$ ]] || die "invalid extras '$extras' (input 'extras': comma-separated names)"
+
+cache_dir="${INPUT_CACHE_DIR:-}"
+if [ -z "$cache_dir" ]; then
+  cache_dir="${RUNNER_TOOL_CACHE:-$HOME/.cache}/mlops-ci"
+fi
+case "$cache_dir" in "~"/*) cache_dir="$HOME/${cache_dir#"~/"}" ;; esac
+
+pip_args=()
+if [ -n "${INPUT_PIP_ARGS:-}" ]; then
+  read -r -a pip_args <<< "$INPUT_PIP_ARGS"
+fi
+
+entry="$cache_dir/$version"
+venv="$entry/venv"
+
+# ---- helpers --------------------------------------------------------------------------------
+healthy() {  # healthy VENV [quiet]: the venv exists, has the right toolkit and all its requirements
+  local v="$1" why
+  [ -x "$v/bin/python" ] || { [ -n "${2:-}" ] || log "no usable interpreter in $v"; return 1; }
+  [ -x "$v/bin/mlops-ci" ] || { [ -n "${2:-}" ] || log "no mlops-ci command in $v"; return 1; }
+  if ! why="$("$v/bin/python" -I "$here/check_venv.py" "$version" "$extras" "$python_xy" 2>&1)"; then
+    [ -n "${2:-}" ] || log "cached venv $v is not usable: ${why//$'\n'/; }"
+    return 1
+  fi
+  "$v/bin/mlops-ci" version >/dev/null 2>&1 \
+    || { [ -n "${2:-}" ] || log "mlops-ci in $v does not run"; return 1; }
+}
+
+lock_fd=""
+acquire_lock() {
+  local timeout="${MLOPS_CI_SETUP_LOCK_TIMEOUT:-1200}"
+  mkdir -p "$entry"
+  if command -v flock >/dev/null 2>&1; then
+    exec {lock_fd}>>"$entry/.lock"
+    if ! flock -n "$lock_fd"; then
+      log "another job is installing mlops-ci $version; waiting up to ${timeout}s"
+      flock -w "$timeout" "$lock_fd" || die "timed out after ${timeout}s waiting for $entry/.lock"
+    fi
+  else  # no flock(1) (e.g. macOS): an atomic mkdir, stale after the timeout
+    local waited=0
+    until mkdir "$entry/.lock.d" 2>/dev/null; do
+      if [ "$waited" -ge "$timeout" ]; then
+        log "removing a stale lock $entry/.lock.d"
+        rm -rf "$entry/.lock.d"
+        continue
+      fi
+      [ "$waited" -gt 0 ] || log "another job is installing mlops-ci $version; waiting up to ${timeout}s"
+      sleep 2
+      waited=$((waited + 2))
+    done
+    trap 'rm -rf "$entry/.lock.d"' EXIT
+  fi
+}
+
+stage_source() {  # copy only what a build needs, so the build never writes into the checkout
+  local dest="$1" item
+  mkdir -p "$dest"
+  for item in pyproject.toml setup.cfg setup.py MANIFEST.in README.md README.rst LICENSE LICENSE.txt \
+              requirements.lock mlops_ci; do
+    [ -e "$src/$item" ] && cp -R "$src/$item" "$dest/"
+  done
+  find "$dest" -name __pycache__ -type d -prune -exec rm -rf {} +
+}
+
+install_venv() {  # install_venv NEWDIR
+  local new="$1" tmp spec
+  local pip=("$new/bin/python" -m pip install --disable-pip-version-check --no-input)
+  "$python_bin" -m venv "$new" || die "'$python_in' -m venv failed"
+  tmp="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mlops-ci-setup.XXXXXX")"
+  if [ "$version" = "$src_version" ]; then
+    stage_source "$tmp/src"
+    spec="$tmp/src"
+    [ -z "$extras" ] || spec="${spec}[${extras}]"
+    if [ -f "$tmp/src/requirements.lock" ]; then
+      pip+=(-c "$tmp/src/requirements.lock")
+    fi
+    log "installing mlops-ci $version${extras:+[$extras]} from $src into $new"
+  else
+    spec="mlops-ci"
+    [ -z "$extras" ] || spec="${spec}[${extras}]"
+    spec="$spec==$version"
+    log "installing mlops-ci $version${extras:+[$extras]} from the package index into $new"
+  fi
+  if ! "${pip[@]}" "${pip_args[@]}" "$spec" > "$tmp/pip.log" 2>&1; then
+    echo "::group::pip install output"
+    grep -v "is ignored: it is neither a file nor a directory" "$tmp/pip.log" | tail -n 200 || true
+    echo "::endgroup::"
+    rm -rf "$tmp" "$new"
+    die "pip install of mlops-ci $version failed (output above)"
+  fi
+  rm -rf "$tmp"
+  printf 'version=%s\nextras=%s\npython=%s\ninstalled=%s\n' \
+    "$version" "$extras" "$python_xy" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$new/.mlops-ci-setup"
+  healthy "$new" || { rm -rf "$new"; die "the freshly installed venv failed its health check (see above)"; }
+}
+
+switch_to() {  # atomically point $venv at NEWDIR (a sibling directory)
+  local new="$1" old_target="" tmp_link="$entry/.venv.$$.tmp"
+  if [ -L "$venv" ]; then
+    old_target="$(readlink "$venv")"
+  elif [ -e "$venv" ]; then  # a broken real directory: no job can be using it successfully
+    rm -rf "$venv"
+  fi
+  ln -sfn "$(basename "$new")" "$tmp_link"
+  # rename(2) replaces the link itself, atomically (portable, unlike mv -T)
+  "$python_bin" -I -c 'import os, sys; os.replace(sys.argv[1], sys.argv[2])' "$tmp_link" "$venv"
+  # Remove the replaced venv only when it is ours (venv-* in this entry) and it was broken.
+  case "$old_target" in
+    venv-*) if [ -d "$entry/$old_target" ] && ! healthy "$entry/$old_target" quiet; then
+              rm -rf "${entry:?}/$old_target"
+            fi ;;
+  esac
+}
+
+collect_garbage() {  # our venv-* dirs not in use: unfinished builds now, replaced ones after a day
+  local d current=""
+  [ -L "$venv" ] && current="$(readlink "$venv")"
+  for d in "$entry"/venv-*; do
+    [ -d "$d" ] || continue
+    [ "$(basename "$d")" != "$current" ] || continue
+    if [ ! -f "$d/.mlops-ci-setup" ] || [ -n "$(find "$d" -maxdepth 0 -mmin +1440)" ]; then
+      rm -rf "$d"
+    fi
+  done
+}
+
+# ---- once per job ----------------------------------------------------------------------------
+cache_hit=true
+if [ "${MLOPS_CI_SETUP_VERSION:-}" = "$version" ] && [ -n "${MLOPS_CI_SETUP_VENV:-}" ] \
+   && healthy "$MLOPS_CI_SETUP_VENV" quiet; then
+  log "mlops-ci $version is already set up in this job ($MLOPS_CI_SETUP_VENV)"
+  real="$MLOPS_CI_SETUP_VENV"
+  set_output version "$version"
+  set_output python-path "$real/bin/python"
+  set_output venv-path "$real"
+  set_output cache-hit true
+  exit 0
+fi
+
+# ---- reuse or install ------------------------------------------------------------------------
+if healthy "$venv" quiet; then
+  log "cache-hit=true: reusing $venv"
+else
+  acquire_lock
+  if [ -e "$venv" ] && healthy "$venv"; then  # another job finished the install while we waited
+    log "cache-hit=true: reusing $venv"
+  else
+    cache_hit=false
+    if [ -e "$venv" ] || [ -L "$venv" ]; then
+      log "cache-hit=false: reinstalling mlops-ci $version (the cached venv is broken or incomplete)"
+    else
+      log "cache-hit=false: installing mlops-ci $version (nothing cached in $entry)"
+    fi
+    new="$entry/venv-$(date -u +%Y%m%d%H%M%S)-$$"
+    started=$SECONDS
+    install_venv "$new"
+    switch_to "$new"
+    log "installed in $((SECONDS - started))s"
+  fi
+  collect_garbage
+fi
+
+real="$(cd "$venv" && pwd -P)"  # pin this job to the resolved venv, even if "venv" is switched later
+
+if [ -n "${GITHUB_PATH:-}" ]; then
+  echo "$real/bin" >> "$GITHUB_PATH"
+fi
+if [ -n "${GITHUB_ENV:-}" ]; then  # lets a later setup step in the same job return at once
+  {
+    echo "MLOPS_CI_SETUP_VERSION=$version"
+    echo "MLOPS_CI_SETUP_VENV=$real"
+  } >> "$GITHUB_ENV"
+fi
+set_output version "$version"
+set_output python-path "$real/bin/python"
+set_output venv-path "$real"
+set_output cache-hit "$cache_hit"
+
+echo "::group::mlops-ci version --all"
+versions="$("$real/bin/mlops-ci" version --all)"
+printf '%s\n' "$versions"
+echo "::endgroup::"
+
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+  {
+    if [ "$cache_hit" = true ]; then how="reused from the cache"; else how="installed"; fi
+    printf '### mlops-ci %s\n\n' "$version"
+    printf 'Toolkit %s (<code>%s</code>), Python %s.\n\n' "$how" "$real" "$python_xy"
+    printf '<details><summary>Versions</summary>\n\n| component | version |\n|---|---|\n'
+    while read -r name ver; do
+      [ -n "$name" ] && printf '| %s | %s |\n' "$name" "$ver"
+    done <<< "$versions"
+    printf '\n</details>\n'
+  } >> "$GITHUB_STEP_SUMMARY"
+fi
