@@ -6,7 +6,7 @@ escape pipes so a metric called ``a|b`` cannot break the layout.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from mlops_ci.metrics import MetricChange, MetricDiff
 
@@ -100,14 +100,14 @@ def headline(diff: MetricDiff) -> str:
     return f"{len(changed)} of {len(diff.changes)} metrics changed: " + ", ".join(parts) + "."
 
 
-def repro_table(result: "ReproResult") -> str:
-    """Per-stage status and wall time of one `dvc repro`."""
+def repro_table(result: "ReproResult", volatile: Callable[[str], str] = lambda text: text) -> str:
+    """Per-stage status and wall time of one `dvc repro` (``volatile`` marks the timings)."""
     if not result.stages:
         return "_No stages reported by DVC._"
     icons = {"ran": "▶️ ran", "cached": "♻️ run-cache", "unchanged": "✔️ up to date", "failed": "❌ failed",
              "skipped": "⏭️ skipped"}
-    rows = [[s.name, icons[s.status], f"{s.seconds:.1f} s"] for s in result.stages]
+    rows = [[s.name, icons[s.status], volatile(f"{s.seconds:.1f} s")] for s in result.stages]
     ran = len(result.names("ran"))
     reused = len(result.names("cached")) + len(result.names("unchanged"))
-    note = f"{ran} stage(s) ran, {reused} reused, total {result.seconds:.1f} s."
+    note = f"{ran} stage(s) ran, {reused} reused, total {volatile(f'{result.seconds:.1f} s')}."
     return table(["Stage", "Status", "Wall time"], rows, ["left", "left", "right"]) + "\n\n" + note

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from mlops_ci.adapters.github import Comment, GitHubError
+from mlops_ci.report.model import same_content
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["update", "recreate", "append"]
-
 
 class CommentThread(Protocol):
     def list(self) -> list[Comment]: ...
@@ -61,7 +61,7 @@ def publish(thread: CommentThread, body: str, marker: str, mode: Mode = "update"
     if mode == "update" and existing:
         keep, extra = existing[0], existing[1:]
         deleted = [c.id for c in extra if _delete_quietly(thread, c.id)]
-        if keep.body == body:
+        if same_content(keep.body, body):
             return PublishResult("unchanged", keep, deleted)
         return PublishResult("updated", thread.edit(keep.id, body), deleted)
 
@@ -87,6 +87,6 @@ def _settle_race(thread: CommentThread, created: Comment, body: str, marker: str
     keep, extra = mine[0], mine[1:]
     deleted = [c.id for c in extra if _delete_quietly(thread, c.id)]
     log.info("sticky comment: %d duplicate(s) from a concurrent run removed", len(extra))
-    if keep.id == created.id or keep.body == body:
+    if keep.id == created.id or same_content(keep.body, body):
         return PublishResult("created" if keep.id == created.id else "unchanged", keep, deleted)
     return PublishResult("updated", thread.edit(keep.id, body), deleted)

@@ -9,6 +9,7 @@ whatever is left out says where to find it (the job summary / artifact).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -19,6 +20,21 @@ CHECK_RUN_LIMIT = 65_535
 
 Status = Literal["pass", "fail", "warn", "info"]
 STATUS_ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "info": "ℹ️"}
+
+
+#: Parts of a body that change on every run without meaning anything (wall times, run links).
+VOLATILE_START, VOLATILE_END = "<!-- mlops-ci:volatile -->", "<!-- /mlops-ci:volatile -->"
+_VOLATILE = re.compile(re.escape(VOLATILE_START) + r".*?" + re.escape(VOLATILE_END), re.DOTALL)
+
+
+def volatile(text: str) -> str:
+    """Mark ``text`` as not worth a comment edit on its own (see :func:`same_content`)."""
+    return f"{VOLATILE_START}{text}{VOLATILE_END}"
+
+
+def same_content(a: str, b: str) -> bool:
+    """Equal once volatile parts are ignored: a re-run with the same results sends no write."""
+    return a == b or _VOLATILE.sub("", a) == _VOLATILE.sub("", b)
 
 
 def marker(report_id: str) -> str:

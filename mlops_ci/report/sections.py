@@ -69,20 +69,23 @@ def params_section(diff: "ParamsDiff", *, show_all: bool = False) -> Section:
 
 
 def run_facts_section(facts: "RunFacts") -> Section:
+    from mlops_ci.report.model import volatile
+
     lines = []
     if facts.repro is not None:
-        lines.append(render.repro_table(facts.repro))
+        lines.append(render.repro_table(facts.repro, volatile=volatile))
         lines.append("")
     details = [("Runner", facts.runner), ("Workflow run", facts.run_url), ("Report artifact", facts.artifact_url),
                ("MLflow run", facts.mlflow_url), ("Base", facts.base), ("Head", facts.head)]
-    lines.extend(f"- **{name}**: {value}" for name, value in details if value)
+    lines.extend(f"- **{name}**: {volatile(value) if name in ('Runner', 'Workflow run', 'Report artifact') else value}"
+                 for name, value in details if value)
     status = "info"
     summary = ""
     if facts.repro is not None:
         ran = facts.repro.names("ran")
         reused = facts.repro.names("cached") + facts.repro.names("unchanged")
         status = "pass" if facts.repro.ok else "fail"
-        summary = (f"{len(ran)} stage(s) ran, {len(reused)} reused, {facts.repro.seconds:.1f} s"
+        summary = (f"{len(ran)} stage(s) ran, {len(reused)} reused, {volatile(f'{facts.repro.seconds:.1f} s')}"
                    if facts.repro.ok else f"failed at {', '.join(facts.repro.failed) or 'an unnamed stage'}")
     return Section(key="run", title="Run", body="\n".join(lines) or "_No run facts._", summary=summary,
                    status=status, order=ORDER["run"])

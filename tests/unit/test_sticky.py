@@ -110,3 +110,14 @@ def test_other_errors_propagate():
     t.delete = broken
     with pytest.raises(GitHubError):
         publish(t, "c", MARK)
+
+
+def test_volatile_parts_alone_do_not_cause_a_write():
+    from mlops_ci.report.model import volatile
+
+    t = MemoryThread()
+    publish(t, f"auc 0.9, took {volatile('3.1 s')}", MARK)
+    writes = list(t.writes)
+    assert publish(t, f"auc 0.9, took {volatile('2.7 s')}", MARK).action == "unchanged"
+    assert t.writes == writes
+    assert publish(t, f"auc 0.8, took {volatile('2.7 s')}", MARK).action == "updated"
