@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 StageStatus = Literal["ran", "cached", "unchanged", "failed", "skipped"]
+TAIL_LINES = 20
 
 _RUNNING = re.compile(r"^Running stage '(?P<name>[^']+)':")
 _UNCHANGED = re.compile(r"^Stage '(?P<name>[^']+)' didn't change, skipping")
@@ -37,6 +38,8 @@ class ReproResult:
     stages: list[StageRun] = field(default_factory=list)
     returncode: int = 0
     seconds: float = 0.0
+    #: The last lines DVC and the stage printed (what a failure message should show).
+    log_tail: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,6 +65,7 @@ class ReproLogParser:
         self._stages: dict[str, StageRun] = {}
         self._open: tuple[str, float] | None = None  # stage being run or restored, since when
         self._error_detail: str | None = None
+        self._tail: list[str] = []
 
     def _close(self, now: float) -> None:
         if self._open:
@@ -79,6 +83,8 @@ class ReproLogParser:
 
     def feed(self, line: str, now: float) -> None:
         text = line.strip()
+        if text:
+            self._tail = (self._tail + [line.rstrip()])[-TAIL_LINES:]
         if m := _RUNNING.match(text):
             self._close(now)
             self._stage(m["name"], "ran")
@@ -112,4 +118,4 @@ class ReproLogParser:
             self._stages[name].status = "failed"
             self._stages[name].detail = self._error_detail
         self._close(now)
-        return ReproResult(list(self._stages.values()), returncode, max(0.0, now - self._start))
+        return ReproResult(list(self._stages.values()), returncode, max(0.0, now - self._start), list(self._tail))

@@ -40,7 +40,7 @@ class Workspace:
 
     @cached_property
     def dvc(self) -> DvcProject:
-        return DvcProject(self.dvc_root, Git(self.dvc_root))
+        return DvcProject(self.dvc_root, Git(self.dvc_root), self.env)
 
     @cached_property
     def runtime(self) -> Runtime:

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
@@ -38,9 +38,10 @@ class SyncResult:
 
 
 class DvcProject:
-    def __init__(self, root: str | Path = ".", git: Git | None = None) -> None:
+    def __init__(self, root: str | Path = ".", git: Git | None = None, env: Mapping[str, str] | None = None) -> None:
         self.root = Path(root)
         self.git = git or Git(self.root)
+        self.env = dict(os.environ if env is None else env)
 
     # -- files ----------------------------------------------------------------
     def require_pipeline(self) -> None:
@@ -141,7 +142,7 @@ class DvcProject:
         return [sys.executable, "-m", "dvc", *args]
 
     def _env(self) -> dict[str, str]:
-        return {**os.environ, "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
+        return {**self.env, "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
 
     def _run_quiet(self, *args: str) -> subprocess.CompletedProcess[str]:
         log.debug("dvc %s", " ".join(args))

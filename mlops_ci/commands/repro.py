@@ -88,7 +88,8 @@ def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = Fal
         message = (f"dvc repro failed at stage {what}" + (f" ({details})" if details else "")
                    + f"; exit code {result.returncode}")
         rt.annotate("error", message, file="dvc.yaml", title="dvc repro")
-        raise StepFailed(message)
+        tail = "\n".join(f"  | {line}" for line in result.log_tail[-12:])
+        raise StepFailed(message, hint=f"Last lines of the log:\n{tail}" if tail else None)
     if record.get("push", {}).get("status") == "error":
         raise StepFailed(record["push"]["message"])
     return result

@@ -1,0 +1,44 @@
+"""The README's main job: `mlops-ci demo` on the bundled example, end to end."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_writes_the_pr_report(tmp_path):
+    workdir = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLOPS_CI_", "MLFLOW_"))}
+    proc = subprocess.run([sys.executable, "-m", "mlops_ci", "demo", "--workdir", str(workdir)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = workdir / ".mlops-ci" / "out"
+    assert proc.stdout.strip().splitlines()[-1] == str(out)  # the last line is the path
+
+    comment = (out / "comment.md").read_text()
+    assert comment.startswith("<!-- mlops-ci:report id=local/report -->\n## ")
+    for metric in ("auc", "f1", "accuracy", "latency_p95_ms"):
+        assert f" {metric} |" in comment
+    assert "| train.learning_rate | `0.1` | `0.05` | modified |" in comment
+    assert "```mermaid" in comment and "| **1** |" in comment  # ROC chart and confusion table
+    assert "| train | ▶️ ran |" in comment
+    assert comment in (out / "summary.md").read_text()
+    assert (out / "plots" / "eval-plots-roc.png").read_bytes()[:4] == b"\x89PNG"
+    record = json.loads((out / "repro.json").read_text())
+    assert record["ok"] and [s["name"] for s in record["stages"]] == ["prepare", "train", "evaluate"]
+
+    # the sandbox is a real repository: main was trained by "CI", the PR branch changed data and params
+    git = lambda *a: subprocess.run(["git", *a], cwd=workdir, capture_output=True, text=True).stdout  # noqa: E731
+    assert git("branch", "--show-current").strip() == "demo/new-data"
+    assert "data/customers.csv.dvc" in git("diff", "--name-only", "main")
+    assert "metrics.json" in git("show", "--name-only", "main")
+    assert (workdir / ".mlops-ci" / "dvc-remote" / "runs").is_dir()  # run-cache was pushed
+
+    # bad --workdir: not empty
+    again = subprocess.run([sys.executable, "-m", "mlops_ci", "demo", "--workdir", str(workdir)], env=env,
+                           capture_output=True, text=True)
+    assert again.returncode == 2 and "must be empty" in again.stderr
