@@ -23,7 +23,9 @@ COMMANDS: dict[str, str] = {
     "config": "mlops_ci.commands.config:config",
     "context": "mlops_ci.commands.context:context",
     "demo": "mlops_ci.commands.demo:demo",
+    "gate": "mlops_ci.commands.gate:gate",
     "metrics": "mlops_ci.commands.metrics:metrics",
+    "promote": "mlops_ci.commands.promote:promote",
     "repro": "mlops_ci.commands.repro:repro",
     "register": "mlops_ci.commands.register:register",
     "report": "mlops_ci.commands.report:report",
@@ -79,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
     debug = _debug_requested() or "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="mlops-ci", standalone_mode=False)
+        # With standalone_mode=False click returns the code of a click.exceptions.Exit raised by a
+        # command (how commands end non-zero after writing their outputs) instead of raising it.
+        result = cli.main(args=argv, prog_name="mlops-ci", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from mlops_ci.errors import ConfigError
+from mlops_ci.gate.config import GateConfig
 from mlops_ci.yamlsource import LocatedDocument, load_yaml
 
 CONFIG_FILENAME = ".mlops-ci.yml"
@@ -92,6 +93,7 @@ class Config(_Section):
     repro: ReproConfig = Field(default_factory=ReproConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
     #: Where the file was read from (None when running on defaults).
     _source: str | None = PrivateAttr(None)

@@ -80,9 +80,11 @@ def assemble(ws: "Workspace", *, base: str | None = None, head: str | None = Non
     return AssembledReport(report, plots, data)
 
 
-def section_loaders() -> list:
-    """Sections other steps contribute through files in the output directory (drift, gate, …)."""
-    return []
+def section_loaders() -> tuple:
+    """Sections other steps contribute through files in the output directory (gate, drift, …)."""
+    from mlops_ci.report.loaders import LOADERS
+
+    return LOADERS
 
 
 def _footer(run_url: str | None, base_rev: str, head_rev: str, head_sha: str | None) -> str:

@@ -1,0 +1,178 @@
+"""`mlops-ci gate`: the champion–challenger verdict, as a check run branch protection can require.
+
+The story: in Actions, create the check `mlops-ci / gate` on the PR head at
+once, so it exists whatever happens next; find the challenger (this change's
+metrics and holdout predictions) and the champion (MLflow alias, git tag, base
+branch, or none); evaluate the rules; complete the check with the verdict, a
+table of every rule and annotations on the metric and params lines involved.
+Any error on the way completes the check as `failure` with the reason —
+never a pass, never a missing check. Locally the verdict goes to gate.json.
+Exit codes: 0 pass (or neutral), 1 gate failed, 2 bad input or config.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mlops_ci.commands import config_option, option, project_option
+from mlops_ci.errors import BadInput, MlopsError
+
+if TYPE_CHECKING:
+    from mlops_ci.checks import CheckRun
+    from mlops_ci.gate.verdict import GateVerdict
+    from mlops_ci.workspace import Workspace
+
+CHECK_NAME = "mlops-ci / gate"
+
+
+@click.command()
+@project_option()
+@config_option()
+@option("--champion-metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Champion metrics file (skips registry / base-branch resolution).")
+@option("--challenger-metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Challenger metrics file (default: the DVC metrics in the working tree).")
+@option("--champion-predictions", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Champion per-example holdout predictions (CSV) for significance / fairness rules.")
+@option("--challenger-predictions", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Challenger per-example predictions (default: config registry.predictions in the working tree).")
+@option("--base", default=None, help="Base revision whose metrics are the champion when no registry has one.")
+@option("--model-name", default=None, help="Registered model to read alias `champion` of.")
+@option("--check/--no-check", "publish_check", default=None,
+        help="Report the check run (default: yes in Actions, no locally).")
+@option("--check-name", default=CHECK_NAME, show_default=True)
+@option("--github-token", default=None, help="Token with `checks: write` (default: $GITHUB_TOKEN).")
+def gate(project_dir: str, config_path: str | None, champion_metrics: Path | None, challenger_metrics: Path | None,
+         champion_predictions: Path | None, challenger_predictions: Path | None, base: str | None,
+         model_name: str | None, publish_check: bool | None, check_name: str, github_token: str | None) -> None:
+    """Evaluate the champion–challenger gate and report it as a check run."""
+    from mlops_ci.workspace import open_workspace
+
+    env = dict(os.environ)
+    in_github = env.get("GITHUB_ACTIONS") == "true"
+    check = _start_check(env, check_name, github_token) if (publish_check if publish_check is not None
+                                                             else in_github) else None
+    try:
+        ws = open_workspace(project_dir, config_path, env)
+        verdict = run_gate(ws, champion_metrics=champion_metrics, challenger_metrics=challenger_metrics,
+                           champion_predictions=champion_predictions,
+                           challenger_predictions=challenger_predictions, base=base, model_name=model_name)
+    except Exception as exc:
+        if check is not None:
+            reason = exc.render() if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+            check.fail(reason)
+        raise
+    _finish(ws, verdict, check)
+    if not verdict.passed:
+        raise click.exceptions.Exit(1)
+
+
+def _start_check(env: dict[str, str], name: str, token: str | None) -> "CheckRun":
+    from mlops_ci.adapters.github import GitHub
+    from mlops_ci.checks import CheckRun
+    from mlops_ci.context import detect
+
+    ctx = detect(env)
+    sha = ctx.head_sha or ctx.sha
+    if not sha:
+        raise BadInput("no commit to attach the check to: this event has no head SHA")
+    check = CheckRun(GitHub.from_env(env, ctx.repository, token), name, sha, ctx.run_url)
+    check.start()
+    return check
+
+
+def run_gate(ws: "Workspace", *, champion_metrics: Path | None = None, challenger_metrics: Path | None = None,
+             champion_predictions: Path | None = None, challenger_predictions: Path | None = None,
+             base: str | None = None, model_name: str | None = None) -> "GateVerdict":
+    from mlops_ci import gate_runner
+    from mlops_ci.adapters.dvc import WORKSPACE
+    from mlops_ci.champion import Champion, flat_metrics, resolve_champion
+    from mlops_ci.commands.register import model_name_for
+    from mlops_ci.gate.evaluate import ChallengerData
+
+    cfg = ws.config
+    if challenger_metrics is not None:
+        challenger = flat_metrics({str(challenger_metrics): _read_metrics(challenger_metrics, cfg.metrics.ignore)})
+        source = f"metrics file `{challenger_metrics}`"
+    else:
+        ws.dvc.require_pipeline()
+        challenger = flat_metrics(ws.dvc.read_metrics(WORKSPACE, cfg.metrics.files, cfg.metrics.ignore))
+        source = "this change (working tree)"
+    predictions = challenger_predictions or (ws.dvc_root / cfg.registry.predictions if cfg.registry.predictions
+                                             else None)
+
+    if champion_metrics is not None:
+        champion: Champion | None = Champion(
+            flat_metrics({str(champion_metrics): _read_metrics(champion_metrics, cfg.metrics.ignore)}),
+            f"metrics file `{champion_metrics}`", "file", champion_predictions)
+    else:
+        try:
+            base_rev: str | None = ws.base_revision(base)
+        except BadInput:
+            if base:
+                raise
+            base_rev = None  # not a git checkout: only a registry champion can be found
+        champion = resolve_champion(ws, model_name_for(ws, model_name), base_rev,
+                                    download_dir=ws.runtime.out_dir / "champion")
+        if champion is not None and champion_predictions is not None:
+            champion.predictions = champion_predictions
+
+    verdict = gate_runner.evaluate(ws, gate_runner.champion_data(champion),
+                                   ChallengerData(challenger, source, gate_runner.read_predictions(predictions)))
+    gate_runner.write_verdict(ws, verdict)
+    return verdict
+
+
+def _read_metrics(path: Path, ignore: list[str]) -> dict[str, float]:
+    from mlops_ci.metrics import parse_metrics
+
+    if not path.is_file():
+        raise BadInput(f"{path}: metrics file not found")
+    return parse_metrics(path.read_bytes(), str(path), ignore)
+
+
+def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -> None:
+    from mlops_ci import gate_runner
+    from mlops_ci.adapters.dvc import WORKSPACE
+    from mlops_ci.checks import CheckOutcome
+    from mlops_ci.gate.verdict import annotations, render_markdown
+
+    summary = render_markdown(verdict)
+    rt = ws.runtime
+    rt.set_output("conclusion", verdict.conclusion)
+    rt.set_output("title", verdict.title)
+    rt.set_output("verdict-path", str(rt.out_dir / "gate.json"))
+    rt.append_summary(summary)
+    click.echo(f"gate: {verdict.conclusion} — {verdict.title}")
+    click.echo(f"champion: {verdict.champion_source}")
+    if check is None:
+        if not ws.context.in_github:
+            click.echo(f"verdict written to {rt.out_dir / 'gate.json'}", err=True)
+        return
+    notes: list[dict] = []
+    if not verdict.passed:
+        try:
+            files = ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore)
+            changed = _changed_params(ws)
+            notes = annotations(verdict, gate_runner.metric_locations(ws, files),
+                                gate_runner.param_locations(ws, changed))
+        except MlopsError:
+            notes = []
+    check.complete(CheckOutcome(verdict.conclusion, verdict.title, summary, annotations=tuple(notes)))
+    rt.set_output("check-url", check.html_url or "")
+
+
+def _changed_params(ws: "Workspace") -> list[tuple[str, str]]:
+    from mlops_ci.adapters.dvc import WORKSPACE
+    from mlops_ci.params import diff_params
+
+    base = ws.base_revision(None)
+    declared = ws.dvc.declared_params(base, WORKSPACE)
+    diff = diff_params(ws.dvc.read_params(base, declared), ws.dvc.read_params(WORKSPACE, declared),
+                       base_label="base", head_label="head")
+    return [(c.path, c.name) for c in diff.changed]
+

@@ -1,0 +1,120 @@
+"""Between the pure gate and the places it runs: `mlops-ci gate` and `mlops-ci promote`.
+
+Gathers the challenger (this change's metrics and holdout predictions) and the
+champion (resolved as :mod:`mlops_ci.champion` describes), evaluates the
+configured rules, and finds the file lines a failing rule should point at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from mlops_ci.metrics import direction_for
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.mlflow_registry import ModelRecord
+    from mlops_ci.champion import Champion
+    from mlops_ci.gate.evaluate import ChallengerData, ChampionData
+    from mlops_ci.gate.verdict import GateVerdict
+    from mlops_ci.workspace import Workspace
+
+
+def read_predictions(path: Path | None) -> Any:
+    if path is None or not Path(path).is_file():
+        return None
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+def champion_data(champion: "Champion | None") -> "ChampionData | None":
+    from mlops_ci.gate.evaluate import ChampionData
+
+    if champion is None:
+        return None
+    return ChampionData(champion.metrics, champion.source, read_predictions(champion.predictions))
+
+
+def evaluate(ws: "Workspace", champion: "ChampionData | None", challenger: "ChallengerData") -> "GateVerdict":
+    from mlops_ci.gate.evaluate import evaluate_gate
+
+    directions = ws.config.metrics.direction
+    return evaluate_gate(ws.config.gate, champion, challenger, direction_of=lambda m: direction_for(m, directions))
+
+
+def evaluate_records(ws: "Workspace", candidate: "ModelRecord", champion: "ModelRecord | None") -> dict[str, Any]:
+    """The gate for a registered version against the registered champion (used by `promote`)."""
+    from mlops_ci.gate.evaluate import ChallengerData, ChampionData
+
+    verdict = evaluate(
+        ws,
+        ChampionData(champion.metrics, f"MLflow model `{champion.name}` version {champion.version}")
+        if champion else None,
+        ChallengerData(candidate.metrics, f"MLflow model `{candidate.name}` version {candidate.version}"))
+    return {"conclusion": verdict.conclusion, "title": verdict.title, "verdict": verdict.to_dict()}
+
+
+def metric_locations(ws: "Workspace", files: Mapping[str, Mapping[str, float]]) -> dict[str, tuple[str, int]]:
+    """``{metric: (path, line)}`` in the working tree's metric files, for annotations."""
+    out: dict[str, tuple[str, int]] = {}
+    prefix = _repo_prefix(ws)
+    for path, values in files.items():
+        file = ws.dvc_root / path
+        if not file.is_file():
+            continue
+        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        for name in values:
+            leaf = name.rsplit(".", 1)[-1]
+            pattern = re.compile(rf"""(^|[\s{{,"']){re.escape(leaf)}["']?\s*[:=,]""")
+            line = next((i + 1 for i, text in enumerate(lines) if pattern.search(text)), 1)
+            out.setdefault(name, (prefix + path, line))
+    return out
+
+
+def param_locations(ws: "Workspace", changed: list[tuple[str, str]]) -> dict[str, tuple[str, int]]:
+    """``{param: (path, line)}`` for the parameters this change modified."""
+    from mlops_ci.errors import MlopsError
+    from mlops_ci.yamlsource import load_yaml
+
+    out: dict[str, tuple[str, int]] = {}
+    prefix = _repo_prefix(ws)
+    docs: dict[str, Any] = {}
+    for path, name in changed:
+        file = ws.dvc_root / path
+        if path not in docs:
+            try:
+                docs[path] = load_yaml(file.read_text(encoding="utf-8"), path) if file.is_file() else None
+            except (MlopsError, UnicodeDecodeError):
+                docs[path] = None
+        doc = docs[path]
+        line = doc.line_of(tuple(name.split("."))) if doc is not None else None
+        out[name] = (prefix + path, line or 1)
+    return out
+
+
+def _repo_prefix(ws: "Workspace") -> str:
+    """Annotations need paths from the repository root; the DVC project may live in a subfolder."""
+    try:
+        rel = ws.dvc_root.relative_to(ws.git.toplevel().resolve())
+    except (ValueError, Exception):  # noqa: BLE001 - outside git: paths as they are
+        return ""
+    return "" if str(rel) == "." else f"{rel.as_posix()}/"
+
+
+def write_verdict(ws: "Workspace", verdict: "GateVerdict") -> Path:
+    return ws.runtime.write_file("gate.json", verdict.to_json() + "\n")
+
+
+def load_verdict(out_dir: Path) -> "GateVerdict | None":
+    from mlops_ci.gate.verdict import GateVerdict
+
+    path = out_dir / "gate.json"
+    if not path.is_file():
+        return None
+    try:
+        return GateVerdict.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError):
+        return None
