@@ -78,7 +78,9 @@ class DemoRepo:
         if root.exists() and any(root.iterdir()):
             raise BadInput(f"{root}: --workdir must be empty or not exist yet (the demo creates a git repo there)")
         shutil.copytree(example, root, ignore=_IGNORED_COPY, dirs_exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "MLOPS_CI_"))}
+        # Embedded defaults only: no GitHub, no outside MLflow server, no inputs meant for a real job.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("GITHUB_", "RUNNER_", "MLOPS_CI_", "MLFLOW_"))}
         env.pop("CI", None)
         # The example trains with the toolkit's own interpreter (its `example` extra).
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from mlops_ci.metrics import direction_for
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.mlflow_registry import ModelRecord
+    from mlops_ci.adapters.mlflow_registry import ModelRecord, Registry
     from mlops_ci.champion import Champion
     from mlops_ci.gate.evaluate import ChallengerData, ChampionData
     from mlops_ci.gate.verdict import GateVerdict
@@ -45,15 +45,31 @@ def evaluate(ws: "Workspace", champion: "ChampionData | None", challenger: "Chal
     return evaluate_gate(ws.config.gate, champion, challenger, direction_of=lambda m: direction_for(m, directions))
 
 
-def evaluate_records(ws: "Workspace", candidate: "ModelRecord", champion: "ModelRecord | None") -> dict[str, Any]:
-    """The gate for a registered version against the registered champion (used by `promote`)."""
+def evaluate_records(ws: "Workspace", registry: "Registry", candidate: "ModelRecord",
+                     champion: "ModelRecord | None") -> dict[str, Any]:
+    """The gate for a registered version against the registered champion (used by `promote`).
+
+    Both versions' logged holdout predictions are fetched, so significance and
+    fairness rules are evaluated on exactly what was registered.
+    """
+    from mlops_ci.adapters.mlflow_registry import temp_dir
     from mlops_ci.gate.evaluate import ChallengerData, ChampionData
+
+    scratch = temp_dir()
+
+    def predictions(record: "ModelRecord") -> Any:
+        if not record.run_id:
+            return None
+        folder = registry.download(record.run_id, "predictions", scratch / record.version)
+        files = sorted(folder.glob("*.csv")) if folder is not None and folder.is_dir() else []
+        return read_predictions(files[0] if files else folder)
 
     verdict = evaluate(
         ws,
-        ChampionData(champion.metrics, f"MLflow model `{champion.name}` version {champion.version}")
-        if champion else None,
-        ChallengerData(candidate.metrics, f"MLflow model `{candidate.name}` version {candidate.version}"))
+        ChampionData(champion.metrics, f"MLflow model `{champion.name}` version {champion.version}",
+                     predictions(champion)) if champion else None,
+        ChallengerData(candidate.metrics, f"MLflow model `{candidate.name}` version {candidate.version}",
+                       predictions(candidate)))
     return {"conclusion": verdict.conclusion, "title": verdict.title, "verdict": verdict.to_dict()}
 
 

@@ -52,6 +52,8 @@ def mermaid_xychart(spec: PlotSpec, series: list[Series], points: int = MERMAID_
     lines = [_resample(s, grid) for s in drawable]
     y_lo = min(min(v) for v in lines)
     y_hi = max(max(v) for v in lines)
+    if 0 < y_lo:  # positive quantities (rates, losses) read best from zero
+        y_lo = 0.0
     if y_hi == y_lo:
         y_hi = y_lo + 1
     palette = ", ".join(BASE_COLOR if s.side == "base" else HEAD_COLOR for s in drawable)

@@ -12,6 +12,7 @@ truth; stages are read only as a fallback for registries that predate aliases.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,10 @@ class Registry:
             import mlflow
             from mlflow import MlflowClient
 
+            # MLflow's own INFO lines (database migrations…) and progress bars are noise in a CI log.
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
+            os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
             mlflow.set_tracking_uri(self.tracking_uri)
             self._client = MlflowClient(self.tracking_uri, self.registry_uri)
         return self._client
@@ -96,8 +101,12 @@ class Registry:
     def _by_stage(self, name: str, stage: str | None) -> Any:
         if stage is None:
             return None
+        import warnings
+
         try:
-            versions = self.client.get_latest_versions(name, stages=[stage])
+            with warnings.catch_warnings():  # stages are deprecated: this is the documented fallback
+                warnings.simplefilter("ignore", FutureWarning)
+                versions = self.client.get_latest_versions(name, stages=[stage])
         except Exception as exc:  # noqa: BLE001
             if self._not_found(exc):
                 return None
@@ -137,7 +146,7 @@ class Registry:
         client = self.client
         exp = self._call("reading the experiment", client.get_experiment_by_name, experiment)
         exp_id = exp.experiment_id if exp else self._call("creating the experiment", client.create_experiment,
-                                                          experiment)
+                                                          experiment, artifact_location=self._artifact_root())
         run = self._call("creating a run", client.create_run, exp_id, run_name=run_name,
                          tags={k: _clip(v, _TAG_VALUE_MAX) for k, v in tags.items()})
         run_id = run.info.run_id
@@ -157,6 +166,13 @@ class Registry:
                 self._call(f"uploading {local}", client.log_artifact, run_id, str(local), artifact_path or None)
         self._call("finishing the run", client.set_terminated, run_id)
         return run_id
+
+    def _artifact_root(self) -> str | None:
+        """A SQLite store keeps artifacts beside the database, not in ./mlruns of whatever the cwd is."""
+        if self.tracking_uri.startswith("sqlite:///"):
+            database = Path(self.tracking_uri[len("sqlite:///"):])
+            return (database.parent / "mlartifacts").resolve().as_uri()
+        return None  # a server decides (--artifacts-destination / --default-artifact-root)
 
     def create_version(self, name: str, run_id: str, artifact_path: str, tags: Mapping[str, str]) -> str:
         client = self.client

@@ -1,10 +1,12 @@
 """`mlops-ci demo`: the whole pull-request flow on the bundled example, locally.
 
 The story: copy the example into a fresh git repository; play its "main" CI
-(train, push data and run-cache, commit the results); open a PR branch that
-changes data and parameters; then run the PR job exactly as a runner would —
-repro, metrics diff, report — with embedded defaults instead of GitHub and an
-MLflow server. Everything a PR job would post lands under `.mlops-ci/out/`.
+(train, push data and run-cache, register the model and make it the champion,
+commit the results); open a PR branch that changes data and parameters; then
+run the PR job exactly as a runner would — repro, gate against the champion,
+report — with embedded defaults instead of GitHub and an MLflow server (a
+SQLite registry under `.mlops-ci/`). Everything a PR job would post lands
+under `.mlops-ci/out/`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import click
 from mlops_ci.commands import option
 
 
+MODEL_NAME = "churn"
+
+
 @click.command()
 @option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
         help="Where to create the demo repository (must be empty; default: a new temporary directory).")
@@ -24,9 +29,13 @@ from mlops_ci.commands import option
         help="Example project to use (default: the bundled examples/churn).")
 def demo(workdir: Path | None, example: Path | None) -> None:
     """Run the full PR flow on the bundled example, locally; print where the report is."""
+    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.commands.gate import run_gate
+    from mlops_ci.commands.promote import GateRefused, promote_version
+    from mlops_ci.commands.register import register_model
+    from mlops_ci.commands.report import write_outputs
     from mlops_ci.commands.repro import run_repro
     from mlops_ci.demo_project import DemoRepo, bundled_example, load_scenario
-    from mlops_ci.commands.report import write_outputs
     from mlops_ci.report.assemble import assemble
     from mlops_ci.workspace import open_workspace
 
@@ -40,10 +49,18 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     repo.apply(scenario.base, scenario.track)
     repo.commit(scenario.base.message)
 
-    step("main branch CI: dvc repro, push data and run-cache, commit the trained model")
+    step("main branch CI: dvc repro, push data and run-cache, register the model, make it the champion")
     main_ws = open_workspace(root, env={**repo.env, "MLOPS_CI_OUT_DIR": str(root / ".mlops-ci" / "main-ci")})
     run_repro(main_ws, echo=quiet)
     base_sha = repo.commit("CI: train on main")
+    registered = register_model(main_ws, model_name=MODEL_NAME)
+    try:
+        promoted = promote_version(main_ws, Registry(main_ws.mlflow_tracking_uri()), MODEL_NAME, version=None,
+                                   from_alias="challenger", to_alias="champion", reason="first model",
+                                   force=False)["message"]
+    except GateRefused as refused:  # as on a real main branch: no champion, the PR is compared with main
+        promoted = f"not promoted: {refused.message}"
+    click.echo(f"    registered {MODEL_NAME} v{registered['model-version']}; {promoted}")
 
     step(f"open a pull request ({scenario.pr_branch}): {scenario.pr.message}")
     repo.sh(f"git checkout --quiet -b {scenario.pr_branch}")
@@ -55,6 +72,11 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     result = run_repro(ws, echo=quiet)
     for stage in result.stages:
         click.echo(f"    {stage.name:<12} {stage.status:<10} {stage.seconds:6.1f} s")
+
+    step("pull request CI: champion-challenger gate")
+    verdict = run_gate(ws, base=base_sha, model_name=MODEL_NAME)
+    click.echo(f"    {verdict.conclusion}: {verdict.title}")
+    click.echo(f"    champion: {verdict.champion_source}")
 
     step("compare with the base branch and write the report")
     built = assemble(ws, base=base_sha, report_id="local/report")

@@ -79,7 +79,7 @@ def promote_version(ws: "Workspace", registry: "Registry", name: str, *, version
         return {"model-name": name, "model-version": candidate.version, "previous-version": None,
                 "action": "unchanged", "message": f"{name} v{candidate.version} already is @{to_alias}."}
 
-    verdict = recheck_gate(ws, candidate, current)
+    verdict = recheck_gate(ws, registry, candidate, current)
     if verdict["conclusion"] == "failure" and not force:
         raise GateRefused(f"not promoting {name} v{candidate.version}: the gate fails against "
                           f"{'v' + current.version if current else 'no champion'}: {verdict['title']}",
@@ -121,11 +121,12 @@ def _append_audit(registry: "Registry", name: str, event: dict[str, Any]) -> Non
     registry.set_model_tag(name, AUDIT_TAG, text)
 
 
-def recheck_gate(ws: "Workspace", candidate: "ModelRecord", champion: "ModelRecord | None") -> dict[str, Any]:
+def recheck_gate(ws: "Workspace", registry: "Registry", candidate: "ModelRecord",
+                 champion: "ModelRecord | None") -> dict[str, Any]:
     """The gate's verdict for exactly this version against the current champion."""
     from mlops_ci.gate_runner import evaluate_records
 
-    return evaluate_records(ws, candidate, champion)
+    return evaluate_records(ws, registry, candidate, champion)
 
 
 def promote_git_tag(ws: "Workspace", name: str, version: str | None, reason: str | None,

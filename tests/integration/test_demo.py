@@ -28,6 +28,13 @@ def test_demo_writes_the_pr_report(tmp_path):
     assert "| train | ▶️ ran |" in comment
     assert comment in (out / "summary.md").read_text()
     assert (out / "plots" / "eval-plots-roc.png").read_bytes()[:4] == b"\x89PNG"
+
+    # the gate ran against the champion that main's CI registered and promoted in the embedded MLflow
+    gate = json.loads((out / "gate.json").read_text())
+    assert gate["conclusion"] == "success", gate
+    assert "champion" in gate["champion_source"] and "churn" in gate["champion_source"]
+    assert "### " in comment and "Gate" in comment and "latency_p95_ms" in comment
+    assert (workdir / ".mlops-ci" / "mlflow.db").is_file() and not (workdir / "mlruns").exists()
     record = json.loads((out / "repro.json").read_text())
     assert record["ok"] and [s["name"] for s in record["stages"]] == ["prepare", "train", "evaluate"]
 
