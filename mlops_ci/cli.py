@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "register": "mlops_ci.commands.register:register",
     "report": "mlops_ci.commands.report:report",
     "publish": "mlops_ci.commands.publish:publish",
+    "drift": "mlops_ci.commands.drift:drift",
+    "profile": "mlops_ci.commands.profile:profile",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from mlops_ci.drift.config import ContractsConfig, DriftConfig
 from mlops_ci.errors import ConfigError
 from mlops_ci.gate.config import GateConfig
 from mlops_ci.yamlsource import LocatedDocument, load_yaml
@@ -94,6 +95,8 @@ class Config(_Section):
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    contracts: ContractsConfig = Field(default_factory=ContractsConfig)
 
     #: Where the file was read from (None when running on defaults).
     _source: str | None = PrivateAttr(None)

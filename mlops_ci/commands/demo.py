@@ -53,6 +53,7 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     main_ws = open_workspace(root, env={**repo.env, "MLOPS_CI_OUT_DIR": str(root / ".mlops-ci" / "main-ci")})
     run_repro(main_ws, echo=quiet)
     base_sha = repo.commit("CI: train on main")
+    build_training_profile(main_ws)
     registered = register_model(main_ws, model_name=MODEL_NAME)
     try:
         promoted = promote_version(main_ws, Registry(main_ws.mlflow_tracking_uri()), MODEL_NAME, version=None,
@@ -73,6 +74,11 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     for stage in result.stages:
         click.echo(f"    {stage.name:<12} {stage.status:<10} {stage.seconds:6.1f} s")
 
+    step("pull request CI: data drift and contracts against the base branch's data")
+    drift = run_pr_drift(ws, base_sha)
+    click.echo(f"    {drift.n_drifted} of {drift.n_tested} columns drifted (share {drift.drift_share:.2f}); "
+               f"{len(drift.contract_errors)} contract error(s), {len(drift.contract_warnings)} warning(s)")
+
     step("pull request CI: champion-challenger gate")
     verdict = run_gate(ws, base=base_sha, model_name=MODEL_NAME)
     click.echo(f"    {verdict.conclusion}: {verdict.title}")
@@ -87,6 +93,29 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     click.echo(body)
     click.echo(f"Everything a PR job would post is in: {out}")
     click.echo(str(out))
+
+
+def build_training_profile(ws) -> None:  # noqa: ANN001 - Workspace, imported lazily
+    """`mlops-ci profile build` on the training data: register stores it with the model as drift reference."""
+    from mlops_ci.commands.profile import DEFAULT_PROFILE_NAME, build_reference_profile
+    from mlops_ci.drift.profile import write
+
+    cfg = ws.config.drift
+    prof = build_reference_profile(str(ws.dvc_root / cfg.reference), bins=cfg.bins, top_k=cfg.top_k,
+                                   max_categories=cfg.max_categories)
+    ws.runtime.out_dir.mkdir(parents=True, exist_ok=True)
+    write(prof, str(ws.runtime.out_dir / DEFAULT_PROFILE_NAME))
+
+
+def run_pr_drift(ws, base_sha: str):  # noqa: ANN001, ANN201 - Workspace -> DriftReport, imported lazily
+    """`mlops-ci drift --reference-rev BASE` as the PR job runs it: outputs land next to the report's."""
+    from mlops_ci.commands.drift import run_drift, write_outputs as write_drift
+
+    cfg = ws.config
+    report = run_drift(cfg.drift.reference, str(ws.dvc_root / cfg.drift.current), drift=cfg.drift,
+                       contracts=cfg.contracts, reference_rev=base_sha, repo=str(ws.dvc_root))
+    write_drift(report, ws.runtime.out_dir, columns_shown=cfg.drift.columns_shown, pictures=cfg.drift.pictures)
+    return report
 
 
 def step(*words: object) -> None:

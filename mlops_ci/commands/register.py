@@ -128,8 +128,10 @@ def _reference_profile(ws: "Workspace") -> Path | None:
     if configured:
         path = ws.dvc_root / configured
         return path if path.is_file() else None
-    candidates = sorted(ws.runtime.out_dir.glob("profile*.json"))
-    return candidates[0] if candidates else None
+    from mlops_ci.commands.profile import DEFAULT_PROFILE_NAME
+
+    built = ws.runtime.out_dir / DEFAULT_PROFILE_NAME  # where `mlops-ci profile build` writes by default
+    return built if built.is_file() else None
 
 
 def _public_uri(uri: str) -> str:

@@ -35,6 +35,22 @@ def test_demo_writes_the_pr_report(tmp_path):
     assert "champion" in gate["champion_source"] and "churn" in gate["champion_source"]
     assert "### " in comment and "Gate" in comment and "latency_p95_ms" in comment
     assert (workdir / ".mlops-ci" / "mlflow.db").is_file() and not (workdir / "mlruns").exists()
+
+    # drift of the PR's data against main's: the shifted columns flagged, no dataset drift, contracts pass
+    drift = json.loads((out / "drift.json").read_text())
+    flagged = {c["name"] for c in drift["columns"] if c["drifted"]}
+    assert {"monthly_charges", "data_usage_gb", "satisfaction_score"} <= flagged, flagged
+    assert drift["dataset_drift"] is False and drift["contracts"]
+    assert "Data drift and contracts" in comment and "`monthly_charges`" in comment
+    assert (out / "drift.html").stat().st_size < 200_000
+
+    # the champion carries its training data's drift profile (what the scheduled drift job compares against)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / '.mlops-ci' / 'mlflow.db'}")
+    champion = client.get_model_version_by_alias("churn", "champion")
+    assert [a.path for a in client.list_artifacts(champion.run_id, "reference")] == [
+        "reference/reference-profile.json"]
     record = json.loads((out / "repro.json").read_text())
     assert record["ok"] and [s["name"] for s in record["stages"]] == ["prepare", "train", "evaluate"]
 

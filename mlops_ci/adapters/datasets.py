@@ -1,0 +1,321 @@
+"""Where drift data comes from: Parquet and CSV files, directories, globs, DVC revisions, profiles.
+
+The only module of the drift feature that reads files. It streams Arrow record
+batches of a bounded size (one batch and a short read-ahead in memory, whatever
+the row count) and turns every way reading can fail into a
+:class:`~mlops_ci.errors.BadInput` that names the file and what was expected.
+
+A *spec* is a path (file or directory) or a glob. With ``rev``, paths are read
+from a DVC (or plain git) repository at that revision through
+``dvc.api.DVCFileSystem`` — DVC-tracked files come from the cache or remote.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import pyarrow as pa
+
+from mlops_ci.errors import BadInput
+
+BATCH_ROWS = 1 << 18
+CSV_BLOCK = 16 << 20
+PARQUET_EXT = (".parquet", ".pq", ".parq")
+CSV_EXT = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".txt")
+PROFILE_EXT = (".json", ".json.gz")
+
+
+@dataclass
+class DataSource:
+    """A re-iterable stream of record batches (or a stored profile) behind one spec."""
+
+    spec: str
+    format: str  # parquet | csv | profile | table
+    files: list[str] = field(default_factory=list)
+    rev: str | None = None
+    repo: str = "."
+    csv_encoding: str | None = None
+    batch_rows: int = BATCH_ROWS
+    table: pa.Table | None = None
+    _schema: pa.Schema | None = None
+    _fs: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.spec}@{self.rev}" if self.rev else self.spec
+
+    @property
+    def is_profile(self) -> bool:
+        return self.format == "profile"
+
+    # -- opening ------------------------------------------------------------
+    def _filesystem(self) -> Any:
+        if self.rev is None:
+            return None
+        if self._fs is None:
+            try:
+                from dvc.api import DVCFileSystem
+            except ImportError as exc:  # pragma: no cover - dvc is a dependency
+                raise BadInput(f"{self.name}: reading at a revision needs the dvc package ({exc})") from None
+            try:
+                self._fs = DVCFileSystem(self.repo, rev=self.rev)
+            except Exception as exc:  # dvc raises many types for a bad repo/rev
+                raise BadInput(f"{self.name}: cannot open {self.repo} at revision {self.rev}: {exc}") from None
+        return self._fs
+
+    def _open(self, path: str) -> Any:
+        fs = self._filesystem()
+        try:
+            return fs.open(path, "rb") if fs is not None else open(path, "rb")
+        except FileNotFoundError:
+            raise BadInput(f"{path}: no such file" + (f" at revision {self.rev}" if self.rev else "")) from None
+        except Exception as exc:
+            raise BadInput(f"{path}: cannot read ({exc})" + (f" at revision {self.rev}" if self.rev else "")) from None
+
+    def read_bytes(self, path: str) -> bytes:
+        with self._open(path) as fh:
+            return fh.read()
+
+    @property
+    def schema(self) -> pa.Schema:
+        if self._schema is None:
+            if self.format == "table":
+                assert self.table is not None
+                self._schema = self.table.schema
+            elif self.format == "parquet":
+                self._schema = self._parquet_schema()
+            elif self.format == "csv":
+                reader = self._csv_reader(self.files[0], None)
+                schema = reader.schema
+                reader.close()
+                binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+                if binary:  # Arrow infers "binary" for text that is not valid UTF-8
+                    raise BadInput(f"{self.files[0]}: not UTF-8 text (column {', '.join(binary)})",
+                                   hint="Re-encode the file as UTF-8, or name its encoding with --csv-encoding "
+                                        "(e.g. latin-1, cp1252).")
+                # a column empty in the first block would be typed "null" and fail later: read it as text
+                self._schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                                          for f in schema])
+            else:
+                raise BadInput(f"{self.name}: a profile has no rows to read")
+        return self._schema
+
+    # -- reading ------------------------------------------------------------
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
+        cols = list(columns) if columns is not None else None
+        if self.format == "table":
+            assert self.table is not None
+            table = self.table.select(cols) if cols is not None else self.table
+            yield from table.to_batches(self.batch_rows)
+        elif self.format == "parquet":
+            yield from self._parquet_batches(cols)
+        elif self.format == "csv":
+            for path in self.files:
+                yield from self._csv_batches(path, cols)
+        else:
+            raise BadInput(f"{self.name}: a profile has no rows to read")
+
+    __call__ = batches  # a DataSource is a BatchSource
+
+    def _parquet_file(self, path: str) -> Any:
+        # ParquetFile rather than pyarrow.dataset: the latter imports pandas (~0.5 s) for nothing here
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(self._open(path), pre_buffer=False, buffer_size=1 << 20)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise BadInput(f"{path}: not readable as Parquet ({_first_line(exc)})",
+                           hint="Expected Parquet files (PAR1); pass CSV files with a .csv name.") from None
+
+    def _parquet_schema(self) -> pa.Schema:
+        schema = self._parquet_file(self.files[0]).schema_arrow
+        return pa.schema([f.remove_metadata() for f in schema])
+
+    def _parquet_batches(self, cols: list[str] | None) -> Iterator[pa.RecordBatch]:
+        expected = self.schema
+        for path in self.files:
+            pf = self._parquet_file(path)
+            schema = pa.schema([f.remove_metadata() for f in pf.schema_arrow])
+            if not schema.equals(expected):
+                diff = sorted({str(f) for f in schema} ^ {str(f) for f in expected})
+                raise BadInput(f"{path}: schema differs from {self.files[0]} ({'; '.join(diff[:4])})",
+                               hint="All files of a dataset must share one schema.")
+            try:
+                for batch in pf.iter_batches(batch_size=self.batch_rows, columns=cols, use_threads=True,
+                                             use_pandas_metadata=False):
+                    if batch.num_rows:
+                        yield batch
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+                raise BadInput(f"{path}: cannot read Parquet data ({_first_line(exc)})") from None
+
+    def _csv_reader(self, path: str, cols: list[str] | None) -> Any:
+        import pyarrow.csv as pacsv
+
+        read = pacsv.ReadOptions(block_size=CSV_BLOCK, encoding=self.csv_encoding or "utf8")
+        parse = pacsv.ParseOptions(delimiter="\t" if path.endswith((".tsv", ".tsv.gz")) else ",")
+        types = None
+        if self._schema is not None:
+            types = {f.name: f.type for f in self._schema}
+        convert = pacsv.ConvertOptions(column_types=types, include_columns=cols)
+        handle = self._open(path)
+        if path.endswith(".gz"):
+            import gzip
+
+            handle = gzip.GzipFile(fileobj=handle)
+        try:
+            return pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise _csv_error(path, exc) from None
+
+    def _csv_batches(self, path: str, cols: list[str] | None) -> Iterator[pa.RecordBatch]:
+        if self._schema is None:
+            self.schema  # noqa: B018 - fixes the column types from the first file for every file
+        reader = self._csv_reader(path, cols)
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                    raise _csv_error(path, exc) from None
+                for start in range(0, batch.num_rows, self.batch_rows):
+                    yield batch.slice(start, self.batch_rows)
+        finally:
+            reader.close()
+
+    def partitions(self) -> list["DataSource"]:
+        """One source per file: the unit of work a distributed engine schedules."""
+        if self.format not in ("parquet", "csv") or len(self.files) <= 1:
+            return [self]
+        schema = self.schema
+        return [DataSource(spec=f, format=self.format, files=[f], rev=self.rev, repo=self.repo,
+                           csv_encoding=self.csv_encoding, batch_rows=self.batch_rows, _schema=schema)
+                for f in self.files]
+
+    def count_rows(self) -> int | None:
+        """Rows from Parquet metadata, without reading data (None for CSV: unknown until read)."""
+        if self.format == "parquet":
+            return sum(self._parquet_file(f).metadata.num_rows for f in self.files)
+        if self.format == "table" and self.table is not None:
+            return self.table.num_rows
+        return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _csv_error(path: str, exc: BaseException) -> BadInput:
+    text = _first_line(exc)
+    if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "utf8" in text.lower() or "decode" in text.lower():
+        return BadInput(f"{path}: not UTF-8 text ({text})",
+                        hint="Re-encode the file as UTF-8, or name its encoding with --csv-encoding "
+                             "(e.g. latin-1, cp1252).")
+    if "Empty CSV" in text:
+        return BadInput(f"{path}: empty CSV file (no header, no rows)")
+    if "conversion error" in text.lower() or "invalid value" in text.lower():
+        return BadInput(f"{path}: a value does not match its column's type ({text})",
+                        hint="CSV column types are inferred from the first 16 MB of the first file; "
+                             "a column that changes type later (a number column with text in it) "
+                             "cannot be streamed. Fix the value or convert the file to Parquet.")
+    return BadInput(f"{path}: cannot parse CSV ({text})")
+
+
+def _format_of(path: str, head: bytes | None) -> str:
+    lower = path.lower()
+    if lower.endswith(PARQUET_EXT):
+        return "parquet"
+    if lower.endswith(CSV_EXT):
+        return "csv"
+    if lower.endswith(PROFILE_EXT):
+        return "profile"
+    if head is not None:
+        if head[:4] == b"PAR1":
+            return "parquet"
+        from mlops_ci.drift.profile import looks_like_profile
+
+        if looks_like_profile(head):
+            return "profile"
+    return "csv"
+
+
+def _is_glob(spec: str) -> bool:
+    return any(ch in spec for ch in "*?[")
+
+
+def _data_file(path: str) -> bool:
+    name = os.path.basename(path)
+    return not name.startswith((".", "_")) and name.lower().endswith(PARQUET_EXT + CSV_EXT)
+
+
+def open_source(spec: str, *, rev: str | None = None, repo: str = ".", csv_encoding: str | None = None,
+                batch_rows: int = BATCH_ROWS) -> DataSource:
+    """Resolve a spec (file, directory, glob; at a DVC revision if ``rev``) into a :class:`DataSource`."""
+    if not spec:
+        raise BadInput("no data given: expected a Parquet/CSV file, a directory, a glob or a profile")
+    src = DataSource(spec=spec, format="", rev=rev, repo=repo, csv_encoding=csv_encoding, batch_rows=batch_rows)
+    if rev is None:
+        return _resolve(src, spec, None)
+    try:  # DVC opens the repository and the revision lazily: any failure surfaces on first use
+        return _resolve(src, spec, src._filesystem())
+    except BadInput:
+        raise
+    except Exception as exc:
+        raise BadInput(f"{spec}: cannot read from {repo} at revision {rev} ({_first_line(exc)})",
+                       hint="Check the revision (branch, tag or commit) and that the path is tracked there.") from None
+
+
+def _resolve(src: DataSource, spec: str, fs: Any) -> DataSource:
+    rev = src.rev
+    where = f" at revision {rev}" if rev else ""
+    if _is_glob(spec):
+        files = sorted(fs.glob(spec) if fs is not None else globlib.glob(spec, recursive=True))
+        files = [f for f in files if (fs.isfile(f) if fs is not None else os.path.isfile(f))]
+        if not files:
+            raise BadInput(f"{spec}: the glob matches no file{where}")
+    else:
+        is_dir = fs.isdir(spec) if fs is not None else os.path.isdir(spec)
+        exists = is_dir or (fs.isfile(spec) if fs is not None else os.path.isfile(spec))
+        if not exists:
+            raise BadInput(f"{spec}: no such file or directory{where}",
+                           hint="Give a Parquet/CSV file, a directory of them, a glob, or a profile JSON.")
+        if is_dir:
+            found = fs.find(spec) if fs is not None else [
+                os.path.join(d, f) for d, _, names in os.walk(spec) for f in names]
+            files = sorted(f for f in found if _data_file(f))
+            if not files:
+                raise BadInput(f"{spec}: directory has no .parquet or .csv file{where}")
+        else:
+            files = [spec]
+    formats = {_format_of(f, _head(src, f) if len(files) == 1 else None) for f in files}
+    if len(formats) > 1:
+        raise BadInput(f"{spec}: mixes {' and '.join(sorted(formats))} files; point at one kind")
+    src.format = formats.pop()
+    src.files = files
+    if src.format == "profile" and len(files) > 1:
+        raise BadInput(f"{spec}: several profiles matched; pass exactly one")
+    return src
+
+
+def _head(src: DataSource, path: str) -> bytes:
+    with src._open(path) as fh:
+        return fh.read(8)
+
+
+def from_table(table: Any, name: str = "table", batch_rows: int = BATCH_ROWS) -> DataSource:
+    """An in-memory source (an Arrow table or a pandas DataFrame), e.g. for the demo or tests."""
+    if not isinstance(table, pa.Table):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    return DataSource(spec=name, format="table", table=table, batch_rows=batch_rows)
+
+
+def load_profile(src: DataSource) -> Any:
+    """The stored profile behind a ``profile`` source."""
+    from mlops_ci.drift.profile import loads
+
+    return loads(src.read_bytes(src.files[0]), where=src.name)
+

@@ -1,0 +1,248 @@
+"""`mlops-ci drift`: current data against a reference (data or stored profile), plus data contracts.
+
+Exit codes: 0 no drift and no contract error; 1 dataset drift (with
+``fail_on_drift``, the default) or a contract error; 2 bad input. The outputs
+(drift.json, drift.md, drift.html) are written before exiting 1.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mlops_ci.commands import config_option, option, project_option
+from mlops_ci.errors import BadInput, ConfigError, MlopsError
+
+if TYPE_CHECKING:
+    from mlops_ci.drift.config import ContractsConfig, DriftConfig
+    from mlops_ci.drift.report import DriftReport
+
+METHODS = ["auto", "ks", "wasserstein", "jensenshannon", "psi", "chi2", "ztest"]
+
+
+class DriftFailed(MlopsError):
+    """Dataset drift (with fail_on_drift) or a contract error: a negative outcome, exit 1, outputs written."""
+
+    exit_code = 1
+
+
+def failure_message(report: "DriftReport") -> str:
+    reasons = []
+    if report.dataset_drift and report.fail_on_drift:
+        reasons.append(f"dataset drift: {report.n_drifted} of {report.n_tested} columns drifted "
+                       f"(share {report.drift_share:.2f} >= {report.drift_share_threshold:.2f})")
+    if report.contract_errors:
+        first = report.contract_errors[0].message
+        more = len(report.contract_errors) - 1
+        reasons.append(f"{len(report.contract_errors)} data contract error(s): {first}"
+                       + (f" (and {more} more)" if more else ""))
+    return "; ".join(reasons)
+
+
+def load_settings(project_dir: str = ".", config_path: str | None = None,
+                  contracts_path: str | None = None) -> tuple["DriftConfig", "ContractsConfig"]:
+    """``drift:`` and ``contracts:`` of .mlops-ci.yml (defaults when absent); ``contracts_path`` replaces the latter."""
+    from mlops_ci.config import load_config
+
+    cfg = load_config(project_dir, config_path)
+    drift, contracts = cfg.drift, cfg.contracts
+    if contracts_path:
+        contracts = read_contracts(contracts_path)
+    return drift, contracts
+
+
+def read_contracts(path: str) -> "ContractsConfig":
+    """A contracts file: a ``contracts:`` mapping, the mapping itself, or a Great Expectations suite (JSON/YAML)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from mlops_ci.drift.config import ContractsConfig
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: contracts file not found") from None
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not a YAML/JSON contracts file ({exc})", file=path) from None
+    if isinstance(data, dict) and "contracts" in data:
+        data = data["contracts"]
+    elif isinstance(data, dict) and "expectation_suite_name" in data or (
+            isinstance(data, dict) and "expectations" in data and "name" in data):
+        data = {"expectations": data.get("expectations", [])}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of contract settings", file=path)
+    try:
+        return ContractsConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+        raise ConfigError(f"{path}: invalid contracts ({problems})", file=path) from None
+
+
+def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = None,
+              contracts: "ContractsConfig | None" = None, reference_rev: str | None = None,
+              current_rev: str | None = None, repo: str = ".", csv_encoding: str | None = None,
+              threads: int = 2) -> "DriftReport":
+    """Read both sides (streaming), build/load the reference profile, compare, check contracts.
+
+    ``reference``/``current``: a spec (file, directory, glob, profile path), a
+    :class:`~mlops_ci.adapters.datasets.DataSource`, an Arrow table or a pandas DataFrame.
+    """
+    from mlops_ci.adapters.datasets import DataSource, from_table, load_profile, open_source
+    from mlops_ci.drift.builder import BuildOptions, build_profile
+    from mlops_ci.drift.config import ContractsConfig, DriftConfig
+    from mlops_ci.drift.contracts import checks_from_config
+    from mlops_ci.drift.current import summarize_current
+    from mlops_ci.drift.engine import compare
+
+    drift = drift or DriftConfig()
+    contracts = contracts or ContractsConfig()
+    options = BuildOptions(bins=drift.bins, top_k=drift.top_k, max_categories=drift.max_categories, threads=threads)
+    def source(spec: Any, rev: str | None, name: str) -> DataSource:
+        if isinstance(spec, DataSource):
+            return spec
+        if isinstance(spec, (str, os.PathLike)):
+            return open_source(os.fspath(spec), rev=rev, repo=repo, csv_encoding=csv_encoding)
+        return from_table(spec, name)
+
+    ref_src = source(reference, reference_rev, "reference")
+    cur_src = source(current, current_rev, "current")
+    if ref_src.is_profile:
+        ref_profile = load_profile(ref_src)
+    else:
+        ref_profile = build_profile(ref_src, ref_src.schema, options, name=ref_src.name)
+    if ref_profile.rows == 0:
+        raise BadInput(f"{ref_src.name}: the reference has no rows", hint="Point --reference at the training data.")
+    checks = checks_from_config(contracts)
+    if cur_src.is_profile:  # a stored profile of current data: drift and schema only, no per-value counters
+        cur_profile, counters = load_profile(cur_src), {}
+    else:
+        cur_profile, counters = summarize_current(cur_src, cur_src.schema, ref_profile, checks, options,
+                                                  name=cur_src.name)
+    if cur_profile.rows == 0:
+        raise BadInput(f"{cur_src.name}: current data has no rows", hint="Nothing to compare: check the path, "
+                       "the glob or the export that produced it.")
+    return compare(ref_profile, cur_profile, drift, contracts, counters, checks)
+
+
+def write_outputs(report: "DriftReport", out_dir: str | os.PathLike[str], *, columns_shown: int = 10,
+                  pictures: int = 3) -> dict[str, Path]:
+    """drift.json, drift.md and drift.html under ``out_dir``; returns their paths by format."""
+    from mlops_ci.drift import html, markdown
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"json": out / "drift.json", "md": out / "drift.md", "html": out / "drift.html"}
+    files["json"].write_text(report.to_json() + "\n", encoding="utf-8")
+    files["md"].write_text(markdown.render(report, columns_shown=columns_shown, pictures=pictures), encoding="utf-8")
+    files["html"].write_text(html.render(report), encoding="utf-8")
+    return files
+
+
+def publish(report: "DriftReport", files: dict[str, Path], project_dir: str, summary: bool | None,
+            columns_shown: int, pictures: int) -> None:
+    """Step outputs, job summary and annotations through the Actions runtime (local: under .mlops-ci/out)."""
+    from mlops_ci.drift import markdown
+    from mlops_ci.gha import Runtime
+
+    rt = Runtime.detect(project_dir)
+    rt.set_output("dataset-drift", "true" if report.dataset_drift else "false")
+    rt.set_output("drift-share", f"{report.drift_share:.4f}")
+    rt.set_output("drifted-columns", str(report.n_drifted))
+    rt.set_output("contract-errors", str(len(report.contract_errors)))
+    rt.set_output("report-json", str(files["json"]))
+    if summary if summary is not None else rt.in_github:
+        rt.append_summary(markdown.render(report, columns_shown=columns_shown, pictures=pictures))
+    if rt.in_github:  # the failure itself is annotated by the CLI's error handler
+        for result in report.contract_errors[1:10]:
+            rt.annotate("error", result.message, title="mlops-ci data contract")
+        for result in report.contract_warnings[:10]:
+            rt.annotate("warning", result.message, title="mlops-ci data contract")
+        if report.dataset_drift and not report.fail_on_drift:
+            rt.annotate("warning", markdown.headline(report).replace("**", ""), title="mlops-ci drift")
+
+
+@click.command()
+@project_option()
+@config_option()
+@option("--reference", "-r", default=None, help="Reference: Parquet/CSV file, directory or glob, or a profile "
+        "JSON from `mlops-ci profile build`. Default: drift.reference in the config.")
+@option("--current", "-c", default=None, help="Current data: Parquet/CSV file, directory or glob. "
+        "Default: drift.current in the config.")
+@option("--reference-rev", default=None, help="Read --reference from this git/DVC revision (DVC-tracked data "
+        "comes from the cache or remote).")
+@option("--current-rev", default=None, help="Read --current from this git/DVC revision.")
+@option("--contracts", "contracts_path", default=None, type=click.Path(dir_okay=False),
+        help="Contracts file (YAML/JSON, or a Great Expectations suite) instead of the config's contracts:.")
+@option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True,
+        help="What to print on stdout.")
+@option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+        help="Directory for drift.json, drift.md, drift.html. Default: the run's output directory "
+        "(.mlops-ci/out locally), where `mlops-ci report` picks drift.json up.")
+@option("--method", type=click.Choice(METHODS), default=None, help="Test for every column (default: config, auto).")
+@option("--threshold", type=float, default=None, help="Threshold for every column (default: per method).")
+@option("--drift-share", type=click.FloatRange(0, 1, min_open=True), default=None,
+        help="Share of drifted columns at which the dataset drifts (default: config, 0.5).")
+@option("--bins", type=click.IntRange(50, 20000), default=None, help="Histogram resolution when the reference "
+        "is data (default: config, 1000; KS error <= 1/bins).")
+@option("--ignore", multiple=True, help="Column (or glob) to leave out of drift; repeatable.")
+@option("--fail-on-drift/--no-fail-on-drift", default=None, help="Exit 1 on dataset drift (default: config, on).")
+@option("--csv-encoding", default=None, help="Encoding of CSV inputs (default: UTF-8).")
+@option("--summary/--no-summary", default=None, help="Append the Markdown to the job summary (default: in Actions).")
+def drift(project_dir: str, config_path: str | None, reference: str | None, current: str | None,
+          reference_rev: str | None, current_rev: str | None, contracts_path: str | None, fmt: str,
+          out_dir: str | None, method: str | None, threshold: float | None, drift_share: float | None,
+          bins: int | None, ignore: tuple[str, ...], fail_on_drift: bool | None, csv_encoding: str | None,
+          summary: bool | None) -> None:
+    """Data drift and data contracts of current data against a reference."""
+    from mlops_ci.gha import Runtime
+
+    drift_cfg, contracts_cfg = load_settings(project_dir, config_path, contracts_path)
+    updates: dict[str, Any] = {}
+    if method:
+        updates["method"] = method
+    if drift_share is not None:
+        updates["drift_share"] = drift_share
+    if bins is not None:
+        updates["bins"] = bins
+    if ignore:
+        updates["ignore"] = list(drift_cfg.ignore) + list(ignore)
+    if fail_on_drift is not None:
+        updates["fail_on_drift"] = fail_on_drift
+    drift_cfg = drift_cfg.model_copy(update=updates)
+    if threshold is not None:
+        rule = drift_cfg.numeric.model_copy(update={"threshold": threshold})
+        drift_cfg = drift_cfg.model_copy(update={"numeric": rule, "categorical": drift_cfg.categorical.model_copy(
+            update={"threshold": threshold})})
+    reference = reference or drift_cfg.reference
+    current = current or drift_cfg.current
+    if not reference or not current:
+        raise BadInput("drift needs --reference and --current (or drift.reference / drift.current in the config)")
+    repo = project_dir
+    if not os.path.isabs(reference) and reference_rev is None:
+        reference = _resolve(project_dir, reference)
+    if not os.path.isabs(current) and current_rev is None:
+        current = _resolve(project_dir, current)
+
+    started = time.perf_counter()
+    report = run_drift(reference, current, drift=drift_cfg, contracts=contracts_cfg, reference_rev=reference_rev,
+                       current_rev=current_rev, repo=repo, csv_encoding=csv_encoding)
+    target = Path(out_dir) if out_dir else Runtime.detect(project_dir).out_dir
+    files = write_outputs(report, target, columns_shown=drift_cfg.columns_shown, pictures=drift_cfg.pictures)
+    publish(report, files, project_dir, summary, drift_cfg.columns_shown, drift_cfg.pictures)
+    click.echo(files[fmt].read_text(encoding="utf-8"), nl=False)
+    click.echo(f"mlops-ci: drift report in {target} ({time.perf_counter() - started:.1f}s)", err=True)
+    if report.failed:
+        raise DriftFailed(failure_message(report), hint=f"Full report: {files['html']}")
+
+
+def _resolve(project_dir: str, path: str) -> str:
+    """Relative paths are relative to the project directory (where the config lives), if they exist there."""
+    candidate = os.path.join(project_dir, path)
+    if project_dir not in ("", ".") and not os.path.exists(path):
+        return candidate
+    return path

@@ -1,0 +1,131 @@
+"""Data contracts: native and Great Expectations-style checks, schema changes, severities."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
+
+from mlops_ci.drift.config import ContractsConfig
+from mlops_ci.drift.contracts import checks_from_config, dtype_matches, family
+from tests.unit.drift_helpers import drift_of
+
+
+def frames():
+    rng = np.random.default_rng(0)
+    n = 5000
+    ref = pd.DataFrame({"id": np.arange(n), "age": rng.integers(18, 90, n).astype(float),
+                        "plan": rng.choice(["basic", "pro"], n), "score": rng.normal(size=n),
+                        "gone": rng.normal(size=n)})
+    cur = ref.drop(columns=["gone"]).copy()
+    cur.loc[:9, "age"] = [-1, 150, 151, 152, 153, 154, 155, 156, 157, 158]
+    cur.loc[:4, "plan"] = "legacy"
+    cur.loc[100:104, "id"] = 7  # duplicates
+    cur.loc[200:299, "score"] = np.nan
+    cur["extra"] = 1.0
+    return ref, cur
+
+
+def by_check(report):
+    return {(r.check, r.column): r for r in report.contracts}
+
+
+def test_native_column_checks_count_violations_with_examples():
+    ref, cur = frames()
+    contracts = ContractsConfig.model_validate({
+        "row_count": {"min": 10, "max": 4000},
+        "columns": {
+            "age": {"min": 0, "max": 120, "dtype": "float"},
+            "plan": {"allowed": ["basic", "pro"], "severity": "warn"},
+            "id": {"unique": True, "nullable": False, "dtype": "integer"},
+            "score": {"max_null_share": 0.01},
+            "missing": {"required": True},
+            "optional": {"required": False, "min": 0},
+        }})
+    report = drift_of(ref, cur, contracts=contracts)
+    r = by_check(report)
+    age = r[("between", "age")]
+    assert not age.passed and age.violations == 10 and age.total == 5000
+    assert age.examples[:2] == [-1.0, 158.0]  # the most extreme on each side
+    plan = r[("in_set", "plan")]
+    assert not plan.passed and plan.severity == "warn" and plan.violations == 5 and plan.examples == ["legacy"] * 5
+    ident = r[("unique", "id")]
+    assert not ident.passed and ident.violations == 6 and ident.examples == [7.0]  # 5 new copies + the original 7
+    assert r[("not_null", "id")].passed
+    assert r[("dtype", "id")].passed and r[("dtype", "age")].passed
+    score = r[("not_null", "score")]
+    assert not score.passed and score.violations == 100
+    assert not r[("exists", "missing")].passed
+    assert r[("between", "optional")].passed  # not required: absence is fine
+    rows = r[("row_count", None)]
+    assert not rows.passed and "5,000 rows" in rows.message
+    assert {c.column for c in report.contract_errors} >= {"age", "id", "score", "missing", "gone"}
+    assert report.failed
+
+
+def test_schema_changes_are_always_reported():
+    ref, cur = frames()
+    cur["age"] = cur["age"].astype(str)  # number -> string: a type change across families
+    report = drift_of(ref, cur)
+    r = by_check(report)
+    assert r[("schema.missing_column", "gone")].severity == "error"
+    assert r[("schema.new_column", "extra")].severity == "warn"
+    change = r[("schema.dtype_change", "age")]
+    assert change.severity == "error" and "different type family" in change.message
+    age = next(c for c in report.columns if c.name == "age")
+    assert age.status == "skipped" and "type changed" in age.reason
+    ints = drift_of(ref.assign(k=1), cur.assign(k=1.5))  # int -> float: same family, a warning only
+    assert by_check(ints)[("schema.dtype_change", "k")].severity == "warn"
+
+
+def test_nan_and_inf_appearing_and_all_null_columns_are_reported():
+    ref = pa.table({"x": np.arange(2000, dtype=float), "y": np.arange(2000, dtype=float)})
+    x = np.arange(2000, dtype=float)
+    x[:3] = [np.nan, np.inf, -np.inf]
+    cur = pa.table({"x": x, "y": pa.nulls(2000, pa.float64())})
+    report = drift_of(ref, cur)
+    r = by_check(report)
+    nf = r[("schema.non_finite", "x")]
+    assert nf.violations == 3 and nf.severity == "warn" and "NaN" in nf.message
+    assert r[("schema.all_null", "y")].severity == "warn"
+    y = next(c for c in report.columns if c.name == "y")
+    assert y.status == "skipped" and "no usable value" in y.reason
+    assert next(c for c in report.columns if c.name == "x").status == "tested"  # on the finite values
+
+
+def test_great_expectations_suite_items():
+    ref, cur = frames()
+    contracts = ContractsConfig.model_validate({"severity": "warn", "expectations": [
+        {"expectation_type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "age", "min_value": 0, "max_value": 120, "mostly": 0.99}},
+        {"expectation_type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "plan", "value_set": ["basic", "pro"]}, "meta": {"severity": "error"}},
+        {"expectation_type": "expect_column_values_to_not_be_null", "kwargs": {"column": "score", "mostly": 0.95}},
+        {"expectation_type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"expectation_type": "expect_column_values_to_be_of_type", "kwargs": {"column": "plan", "type_": "string"}},
+        {"expectation_type": "expect_column_to_exist", "kwargs": {"column": "nope"}},
+    ]})
+    results = [r for r in drift_of(ref, cur, contracts=contracts).contracts if r.source.startswith("contracts.exp")]
+    assert [r.passed for r in results] == [True, False, True, True, True, False]
+    assert [r.severity for r in results] == ["warn", "error", "warn", "warn", "warn", "warn"]
+
+
+def test_contract_config_is_validated():
+    with pytest.raises(ValidationError, match="unsupported expectation_type"):
+        ContractsConfig.model_validate({"expectations": [{"expectation_type": "expect_magic", "kwargs": {}}]})
+    with pytest.raises(ValidationError, match="needs kwargs value_set"):
+        ContractsConfig.model_validate({"expectations": [{"expectation_type": "expect_column_values_to_be_in_set",
+                                                          "kwargs": {"column": "a"}}]})
+    with pytest.raises(ValidationError, match="min .* is greater than max"):
+        ContractsConfig.model_validate({"columns": {"a": {"min": 3, "max": 1}}})
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        ContractsConfig.model_validate({"columns": {"a": {"minimum": 3}}})
+    assert [c.kind for c in checks_from_config(ContractsConfig.model_validate({"columns": {"a": {}}}))] == ["exists"]
+
+
+def test_dtype_families():
+    assert family("int64") == "integer" and family("double") == "float" and family("large_string") == "string"
+    assert family("dictionary<values=string, indices=int32, ordered=0>") == "string"
+    assert dtype_matches("int32", "number") and dtype_matches("double", "float64")
+    assert dtype_matches("dictionary<values=string, indices=int32, ordered=0>", "categorical")
+    assert not dtype_matches("string", "integer")
