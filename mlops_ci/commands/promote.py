@@ -134,16 +134,18 @@ def promote_git_tag(ws: "Workspace", name: str, version: str | None, reason: str
     from mlops_ci import gate_runner
     from mlops_ci.champion import flat_metrics
     from mlops_ci.gate.evaluate import ChallengerData, ChampionData
-    from mlops_ci.gitregistry import next_stage_tag, stage_tags
+    from mlops_ci.gitregistry import next_stage_tag, parse_version_tag, stage_tags
 
     git = ws.git
     if version:
         tag = f"{name}@{version if version.startswith('v') else 'v' + version}"
     else:
-        versions = (git.try_out("tag", "--list", f"{name}@v*", "--sort=-creatordate") or "").split()
+        # the highest version, not the newest tag: tags made in the same second tie on creatordate
+        versions = [(v, t) for t in (git.try_out("tag", "--list", f"{name}@v*") or "").split()
+                    if (v := parse_version_tag(t, name))]
         if not versions:
             raise BadInput(f"no `{name}@v*` tag to promote; run `mlops-ci register` first")
-        tag = versions[0]
+        tag = max(versions)[1]
     sha = git.resolve(f"refs/tags/{tag}")
     if not sha:
         raise BadInput(f"tag {tag} does not exist")
