@@ -32,6 +32,10 @@ COMMANDS: dict[str, str] = {
     "publish": "mlops_ci.commands.publish:publish",
     "drift": "mlops_ci.commands.drift:drift",
     "profile": "mlops_ci.commands.profile:profile",
+    "guard": "mlops_ci.commands.guard:guard",
+    "bot": "mlops_ci.commands.bot:bot",
+    "monitor": "mlops_ci.commands.monitor:monitor",
+    "runner": "mlops_ci.commands.runner:runner",
 }
 
 

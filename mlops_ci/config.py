@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from mlops_ci.bot_config import BotConfig, MonitorConfig
+from mlops_ci.cost.config import CostConfig
 from mlops_ci.drift.config import ContractsConfig, DriftConfig
 from mlops_ci.errors import ConfigError
 from mlops_ci.gate.config import GateConfig
@@ -97,6 +99,9 @@ class Config(_Section):
     gate: GateConfig = Field(default_factory=GateConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     contracts: ContractsConfig = Field(default_factory=ContractsConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
+    bot: BotConfig = Field(default_factory=BotConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
 
     #: Where the file was read from (None when running on defaults).
     _source: str | None = PrivateAttr(None)

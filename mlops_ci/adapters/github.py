@@ -24,6 +24,9 @@ DEFAULT_API_URL = "https://api.github.com"
 class GitHubError(MlopsError):
     """An API call failed after retries (exit 1); the message names the endpoint and status."""
 
+    #: HTTP status of the failed call (None for connection errors), for callers that treat 404 as "absent".
+    status: int | None = None
+
 
 @dataclass
 class Comment:
@@ -114,10 +117,28 @@ class GitHub:
             _, data = self._requester.requestJsonAndCheck(method, url, parameters=dict(params or {}) or None,
                                                           input=body)
         except GithubException as exc:
-            raise GitHubError(_describe(method, url, exc)) from exc
+            raise _error(method, url, exc) from exc
         except Exception as exc:  # connection errors after retries
             raise GitHubError(f"GitHub {method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
         return data
+
+    def request_with_status(self, method: str, path: str, *, body: Any = None) -> tuple[int, Any]:
+        """Like :meth:`request`, also returning the status: some endpoints say "already done" with 200 vs 201."""
+        import json
+
+        url = path if path.startswith("/") else self._url("/" + path)
+        log.debug("GitHub %s %s", method, url)
+        try:
+            status, headers, output = self._requester.requestJson(method, url, input=body)
+        except Exception as exc:  # connection errors after retries
+            raise GitHubError(f"GitHub {method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
+        try:
+            data = json.loads(output) if output else None
+        except ValueError:
+            data = output
+        if status >= 400:
+            raise _error(method, url, self._requester.createException(status, headers, data))
+        return status, data
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
                  ) -> Iterator[dict[str, Any]]:
@@ -197,6 +218,105 @@ class GitHub:
 
     def pulls_for_commit(self, sha: str) -> list[dict[str, Any]]:
         return list(self.request("GET", f"commits/{sha}/pulls"))
+
+    # -- deployments --------------------------------------------------------
+    def create_deployment(self, ref: str, environment: str, *, payload: Mapping[str, Any], description: str,
+                          production: bool | None = None, task: str = "deploy") -> dict[str, Any]:
+        """A Deployment that does not wait for commit statuses (the gate already ran) and never auto-merges."""
+        body: dict[str, Any] = {"ref": ref, "environment": environment, "payload": dict(payload), "task": task,
+                                "description": description[:140], "auto_merge": False, "required_contexts": [],
+                                "transient_environment": False}
+        if production is not None:
+            body["production_environment"] = production
+        return self.request("POST", "deployments", body=body)
+
+    def create_deployment_status(self, deployment_id: int, state: str, *, description: str = "",
+                                 environment_url: str | None = None, log_url: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"state": state, "description": description[:140]}
+        if environment_url:
+            body["environment_url"] = environment_url
+        if log_url:
+            body["log_url"] = log_url
+        return self.request("POST", f"deployments/{deployment_id}/statuses", body=body)
+
+    def deployments(self, environment: str, limit: int = 30) -> list[dict[str, Any]]:
+        """Newest first, at most ``limit`` (one page: rollback only looks at recent history)."""
+        return list(self.request("GET", "deployments", params={"environment": environment,
+                                                               "per_page": min(limit, 100)}))
+
+    def deployment_statuses(self, deployment_id: int) -> list[dict[str, Any]]:
+        """Newest first."""
+        return list(self.request("GET", f"deployments/{deployment_id}/statuses", params={"per_page": 10}))
+
+    # -- releases -----------------------------------------------------------
+    def release_by_tag(self, tag: str) -> dict[str, Any] | None:
+        try:
+            return self.request("GET", f"releases/tags/{tag}")
+        except GitHubError as exc:
+            if "failed with 404" in str(exc):
+                return None
+            raise
+
+    def create_release(self, tag: str, *, name: str, body: str, target_commitish: str | None = None,
+                       prerelease: bool = False) -> dict[str, Any]:
+        payload: dict[str, Any] = {"tag_name": tag, "name": name, "body": body, "prerelease": prerelease}
+        if target_commitish:
+            payload["target_commitish"] = target_commitish
+        return self.request("POST", "releases", body=payload)
+
+    def update_release(self, release_id: int, *, name: str, body: str) -> dict[str, Any]:
+        return self.request("PATCH", f"releases/{release_id}", body={"name": name, "body": body})
+
+
+    # -- ChatOps, approvals, issues, dispatches -------------------------------
+    def repo_info(self) -> dict[str, Any]:
+        return self.request("GET", f"/repos/{self.repository}")
+
+    def issue_comment(self, comment_id: int) -> Comment:
+        return _comment(self.request("GET", f"issues/comments/{comment_id}"))
+
+    def add_reaction(self, comment_id: int, content: str) -> bool:
+        """React to an issue comment; False when this token's user had already given that reaction (200)."""
+        status, _ = self.request_with_status("POST", f"issues/comments/{comment_id}/reactions",
+                                             body={"content": content})
+        return status == 201
+
+    def collaborator_permission(self, login: str) -> str:
+        """``admin``, ``write`` (also the maintain role), ``read`` or ``none``; unknown users are ``none``."""
+        try:
+            data = self.request("GET", f"collaborators/{login}/permission")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return "none"
+            raise
+        return str(data.get("permission") or "none")
+
+    def issues(self, labels: list[str] | tuple[str, ...] = (), state: str = "open") -> list[dict[str, Any]]:
+        """Issues (not pull requests) with all of ``labels``, oldest first."""
+        params: dict[str, Any] = {"state": state, "sort": "created", "direction": "asc"}
+        if labels:
+            params["labels"] = ",".join(labels)
+        return [i for i in self.paginate("issues", params) if "pull_request" not in i]
+
+    def create_issue(self, title: str, body: str, labels: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        return self.request("POST", "issues", body={"title": title, "body": body, "labels": list(labels)})
+
+    def update_issue(self, number: int, **fields: Any) -> dict[str, Any]:
+        return self.request("PATCH", f"issues/{number}", body={k: v for k, v in fields.items() if v is not None})
+
+    def dispatch_workflow(self, workflow: str, ref: str, inputs: Mapping[str, str] | None = None) -> None:
+        """``workflow_dispatch`` of ``workflow`` (file name or id) on branch/tag ``ref``."""
+        body: dict[str, Any] = {"ref": ref}
+        if inputs:
+            body["inputs"] = {k: str(v) for k, v in inputs.items()}
+        self.request("POST", f"actions/workflows/{workflow}/dispatches", body=body)
+
+
+def _error(method: str, url: str, exc: Any) -> GitHubError:
+    err = GitHubError(_describe(method, url, exc))
+    status = getattr(exc, "status", None)
+    err.status = status if isinstance(status, int) else None
+    return err
 
 
 def _comment(data: Mapping[str, Any]) -> Comment:

@@ -97,6 +97,7 @@ def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str
     sha = ctx.head_sha or ws.git.head()
     tags = lineage_tags(sha=sha, repository=ctx.repository, pr_number=pr_number, run_url=ctx.run_url,
                         lock=yaml.safe_load(lock_bytes) if lock_bytes else None, dvc_files=dvc_files)
+    tags.update(cost_tags(ws.runtime.out_dir))  # what training cost, when repro ran in this job
 
     registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
     experiment = ws.config.mlflow.experiment or name
@@ -107,6 +108,22 @@ def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str
     return {"model-name": name, "model-version": version, "run-id": run_id,
             "model-uri": f"models:/{name}/{version}", "alias": alias, "lineage": tags,
             "tracking-uri": _public_uri(ws.mlflow_tracking_uri())}
+
+
+def cost_tags(out_dir: Path) -> dict[str, str]:
+    """``mlops-ci.cost.*`` tags (GPU-hours, wall time, amount) from the repro.json of this job, if any."""
+    path = out_dir / "repro.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")).get("cost")
+        if not isinstance(data, dict):
+            return {}
+        from mlops_ci.cost.estimate import from_dict, registry_tags
+
+        return registry_tags(from_dict(data))
+    except (ValueError, KeyError, TypeError):
+        return {}
 
 
 def _flat(per_file: dict[str, dict[str, Any]], default_file: str | None = None) -> dict[str, Any]:
@@ -162,6 +179,7 @@ def register_git_tag(ws: "Workspace", name: str, pr_number: int | None) -> dict[
         metrics = _flat(ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore))
         lineage = lineage_tags(sha=sha, repository=ws.context.repository, pr_number=pr_number,
                                run_url=ws.context.run_url, lock=None, dvc_files={})
+        lineage.update(cost_tags(ws.runtime.out_dir))
         message = json.dumps({"model": name, "metrics": metrics, "lineage": lineage}, indent=1, sort_keys=True)
         git.run("-c", "user.name=mlops-ci", "-c", "user.email=mlops-ci@users.noreply.github.com",
                 "tag", "--annotate", tag, "--message", message, sha)

@@ -46,6 +46,8 @@ def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = Fal
               pull: bool | None = None, push: bool | None = None, remote: str | None = None,
               echo: Callable[[str], None] = click.echo) -> "ReproResult":
     """The repro story, shared by the command and `mlops-ci demo`; raises StepFailed on failure."""
+    from mlops_ci.commands.cost_record import add_cost
+    from mlops_ci.cost.render import headline as cost_headline
     from mlops_ci.render import repro_table
 
     ws.dvc.require_pipeline()
@@ -75,11 +77,14 @@ def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = Fal
         if pushed.status != "ok":
             rt.annotate("error" if pushed.status == "error" else "warning", pushed.message, title="dvc push")
 
+    cost = add_cost(ws, result, record)  # GPU-hours per stage and the estimate, in repro.json
     rt.write_file("repro.json", json.dumps(record, indent=2) + "\n")
     rt.set_output("stages-ran", " ".join(result.names("ran")))
     rt.set_output("stages-cached", " ".join(result.names("cached")))
     rt.set_output("seconds", f"{result.seconds:.1f}")
-    rt.append_summary("### DVC pipeline\n\n" + repro_table(result) + "\n")
+    rt.set_output("gpu-hours", f"{cost.gpu_hours:.6f}")
+    rt.set_output("cost", "" if cost.amount is None else f"{cost.amount:.6f} {cost.currency}")
+    rt.append_summary("### DVC pipeline\n\n" + repro_table(result) + f"\n\n**Cost**: {cost_headline(cost)}\n")
 
     if not result.ok:
         failed = result.failed

@@ -64,4 +64,26 @@ def drift_section(out_dir: Path) -> Section | None:
                    status=status, order=ORDER["drift"], shrink=body)  # type: ignore[arg-type]
 
 
-LOADERS: tuple[Loader, ...] = (gate_section, drift_section)
+def cost_section(out_dir: Path) -> Section | None:
+    """Wall time, GPU-hours and estimated cost of the pipeline, from the "cost" block of repro.json."""
+    path = out_dir / "repro.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")).get("cost")
+        if data is None:
+            return None
+        from mlops_ci.cost.estimate import from_dict
+
+        cost = from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("ignoring the cost in unreadable %s: %s", path, exc)
+        return None
+    from mlops_ci.cost.render import body, headline
+    from mlops_ci.report.model import volatile
+
+    return Section(key="cost", title="Cost", body=body(cost, volatile), summary=headline(cost, volatile),
+                   status="info", order=ORDER["cost"], folded=len(cost.stages) > 12)
+
+
+LOADERS: tuple[Loader, ...] = (gate_section, drift_section, cost_section)

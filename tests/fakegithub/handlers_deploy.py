@@ -123,6 +123,22 @@ def release_by_tag(ctx: Ctx) -> Reply:
     raise HttpError(404, "Not Found", doc=DOC_RELEASES)
 
 
+@route("PATCH", "/repos/{owner}/{repo}/releases/{release_id}")
+def update_release(ctx: Ctx) -> Reply:
+    ctx.state.repo(ctx.repo)
+    rel = ctx.state.releases.get(ctx.int_param("release_id"))
+    if rel is None or rel.repo != ctx.repo:
+        raise HttpError(404, "Not Found", doc=DOC_RELEASES)
+    body = ctx.field("body")
+    if isinstance(body, str) and len(body) > 125_000:
+        raise validation_failed("Release", "body", "body is too long (maximum is 125000 characters)",
+                                "custom", DOC_RELEASES)
+    for key in ("name", "body"):
+        if ctx.field(key) is not None:
+            setattr(rel, key, ctx.field(key))
+    return Reply(200, ctx.render.release(rel))
+
+
 # -- actions -------------------------------------------------------------------
 @route("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches")
 def dispatch(ctx: Ctx) -> Reply:
@@ -159,6 +175,21 @@ def get_run(ctx: Ctx) -> Reply:
 @route("POST", "/repos/{owner}/{repo}/actions/runners/generate-jitconfig", scope="admin")
 def generate_jitconfig(ctx: Ctx) -> Reply:
     ctx.state.repo(ctx.repo)
+    name = str(ctx.field("name", ""))
+    if any(r.name == name for r in ctx.state.runners.values()):
+        raise HttpError(409, f"Already exists - A runner with the name {name} already exists.",
+                        doc="https://docs.github.com/rest/actions/self-hosted-runners")
+    runner = ctx.state.add_runner(name, int(ctx.field("runner_group_id", 1)), list(ctx.field("labels") or []),
+                                  str(ctx.field("work_folder", "_work")))
+    return Reply(201, {"runner": ctx.render.runner(runner), "encoded_jit_config": runner.encoded_jit_config})
+
+
+@route("POST", "/orgs/{org}/actions/runners/generate-jitconfig", scope="admin")
+def generate_org_jitconfig(ctx: Ctx) -> Reply:
+    """The organization-level twin: an org is known when one of the fake's repositories belongs to it."""
+    org = ctx.params["org"]
+    if not any(full.split("/")[0] == org for full in ctx.state.repos):
+        raise HttpError(404, "Not Found", doc="https://docs.github.com/rest/actions/self-hosted-runners")
     name = str(ctx.field("name", ""))
     if any(r.name == name for r in ctx.state.runners.values()):
         raise HttpError(409, f"Already exists - A runner with the name {name} already exists.",

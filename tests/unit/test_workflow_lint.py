@@ -154,6 +154,8 @@ def _lint_project(tmp_path: Path, actions_from: Path | None = None) -> Path:
         target = project / action.relative_to(actions_from)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(action, target)
+    # the templates' self-hosted labels, as users configure them (workflows-templates/config/actionlint.yaml)
+    shutil.copy2(ROOT / "workflows-templates" / "config" / "actionlint.yaml", project / ".github" / "actionlint.yaml")
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     return project
 

@@ -1,0 +1,174 @@
+"""`mlops-ci guard`: stop a job before it runs fork PR code on a self-hosted runner, unless approved.
+
+Put it FIRST in the job, before `actions/checkout`: it reads only the event
+payload and the GitHub API, never the repository, so nothing a fork controls
+(not even `.mlops-ci.yml`) can influence it — which is why its settings are
+options and action inputs only.
+
+The story: find the pull request this job would run (the event's, or `--pr`
+for `workflow_dispatch`/`issue_comment` jobs); let same-repository PRs
+through; for a fork, collect the approvals (label event, `/mlops approve`
+comments, the bot's approval records), look up each approver's permission
+now, and pass only when a writer approved exactly the head SHA. Otherwise exit
+1 with the reason in the log, an error annotation and the job summary.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Mapping
+
+import click
+
+from mlops_ci.commands import option
+from mlops_ci.errors import BadInput, MlopsError
+
+if TYPE_CHECKING:
+    from mlops_ci.approvals import GuardVerdict
+    from mlops_ci.context import RunContext
+    from mlops_ci.gha import Runtime
+
+
+class GuardRefused(MlopsError):
+    """A fork PR's commit without a maintainer's approval (exit 1)."""
+
+    exit_code = 1
+
+
+@click.command()
+@option("--github-token", default=None, help="Token that can read the PR's comments and collaborator "
+        "permissions (default: $GITHUB_TOKEN; a fork PR's read-only token is enough).")
+@option("--pr", "pr_number", type=click.IntRange(min=1), default=None,
+        help="Pull request the job will run (for workflow_dispatch or issue_comment jobs; "
+        "default: the event's pull request).")
+@option("--head-sha", default=None, help="Commit the job will check out (with --pr; default: the PR's current "
+        "head). Check out `steps.<guard>.outputs.head-sha` so the job runs exactly what was judged.")
+@option("--approval-label", default="mlops:approved", show_default=True,
+        help="Label whose `labeled` event approves the PR's head commit.")
+@option("--trusted-bot", "trusted_bots", multiple=True, default=("github-actions[bot]",), show_default=True,
+        help="Login of the bot whose approval records are trusted (repeatable; space-separated in the env var).")
+@option("--command-prefix", default="/mlops", show_default=True, help="ChatOps prefix of `approve` comments.")
+def guard(github_token: str | None, pr_number: int | None, head_sha: str | None, approval_label: str,
+          trusted_bots: tuple[str, ...], command_prefix: str) -> None:
+    """Refuse to run a fork PR's code unless a maintainer approved that exact commit."""
+    from mlops_ci.context import from_github, read_event
+    from mlops_ci.gha import Runtime
+
+    env = dict(os.environ)
+    rt = Runtime.detect(".", env)
+    rt.mask(github_token)
+    if head_sha is not None and not _is_sha(head_sha):
+        raise BadInput(f"--head-sha {head_sha!r}: expected a full 40-character commit SHA")
+    if env.get("GITHUB_ACTIONS") != "true":
+        _finish(rt, allowed=True, fork=False, sha=head_sha or "", reason="not running in GitHub Actions: "
+                "no pull request to guard")
+        return
+    event = read_event(env.get("GITHUB_EVENT_PATH"))
+    ctx = from_github(env, event)
+    target = _target(ctx, event, env, github_token, pr_number, head_sha)
+    if target is None:
+        _finish(rt, allowed=True, fork=False, sha=head_sha or ctx.sha or "",
+                reason=f"`{ctx.event_name}` event without a pull request: no fork code to guard")
+        return
+    number, sha, fork, gh = target
+    if not fork:
+        _finish(rt, allowed=True, fork=False, sha=sha, pr=number,
+                reason=f"PR #{number} comes from this repository, not a fork")
+        return
+    verdict = judge(gh or _client(env, ctx, github_token, rt), number, sha, event if _is_pr_event(ctx) else {},
+                    approval_label, trusted_bots, command_prefix)
+    _finish(rt, allowed=verdict.allowed, fork=True, sha=sha, pr=number, reason=verdict.reason, verdict=verdict,
+            how=None if verdict.allowed else _how(sha, command_prefix, approval_label))
+    if not verdict.allowed:
+        raise GuardRefused(f"refusing to run fork PR #{number} on this runner: {verdict.reason}",
+                           hint=_how(sha, command_prefix, approval_label).replace("`", ""))
+
+
+def judge(gh: Any, number: int, sha: str, event: Mapping[str, Any], approval_label: str,
+          trusted_bots: tuple[str, ...], prefix: str) -> "GuardVerdict":
+    """Collect the approvals of PR ``number``, look up the approvers of ``sha``, decide."""
+    from mlops_ci.approvals import approvers_of, decide, from_comments, from_label_event
+
+    approvals = []
+    pr = event.get("pull_request") or {}
+    label = from_label_event(event.get("action"), (event.get("label") or {}).get("name"),
+                             (event.get("sender") or {}).get("login"), (event.get("sender") or {}).get("type"),
+                             (pr.get("head") or {}).get("sha"), approval_label)
+    if label is not None:
+        approvals.append(label)
+    approvals += from_comments(gh.issue_comments(number), trusted_bots=trusted_bots or ("github-actions[bot]",),
+                               prefix=prefix)
+    permissions = {login.lower(): gh.collaborator_permission(login) for login in approvers_of(sha, approvals)}
+    return decide(sha, approvals, permissions)
+
+
+def _is_pr_event(ctx: "RunContext") -> bool:
+    from mlops_ci.context import PR_EVENTS
+
+    return ctx.event_name in PR_EVENTS
+
+
+def _target(ctx: "RunContext", event: Mapping[str, Any], env: Mapping[str, str], token: str | None,
+            pr_number: int | None, head_sha: str | None) -> tuple[int, str, bool, Any] | None:
+    """(PR number, head SHA to judge, from a fork?, API client or None) — None when no PR is involved."""
+    if _is_pr_event(ctx) and ctx.pull_request is not None and pr_number in (None, ctx.pull_request.number):
+        pr = ctx.pull_request
+        sha = (pr.head_sha or "").lower()
+        if not _is_sha(sha):
+            raise BadInput(f"{ctx.event_name} payload: pull_request.head.sha is missing or not a SHA")
+        if head_sha and head_sha.lower() != sha:
+            raise BadInput(f"--head-sha {head_sha[:12]} is not the head of PR #{pr.number} in this event "
+                           f"({sha[:12]})")
+        return pr.number, sha, pr.from_fork, None
+    number = pr_number or (ctx.pull_request.number if ctx.pull_request else None)
+    if number is None:
+        return None
+    from mlops_ci.gha import Runtime
+
+    gh = _client(env, ctx, token, Runtime.detect(".", env))
+    pull = gh.pull(number)
+    base_repo = ((pull.get("base") or {}).get("repo") or {}).get("full_name") or ctx.repository
+    head_repo = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
+    sha = (head_sha or (pull.get("head") or {}).get("sha") or "").lower()
+    if not _is_sha(sha):
+        raise BadInput(f"PR #{number}: cannot tell its head commit")
+    return number, sha, head_repo is None or head_repo != base_repo, gh
+
+
+def _client(env: Mapping[str, str], ctx: "RunContext", token: str | None, rt: "Runtime") -> Any:
+    from mlops_ci.adapters.github import GitHub
+
+    return GitHub.from_env(env, ctx.repository, token, rt)
+
+
+def _is_sha(value: str | None) -> bool:
+    return bool(value) and len(value or "") == 40 and all(c in "0123456789abcdef" for c in (value or "").lower())
+
+
+def _how(sha: str, prefix: str, label: str) -> str:
+    from mlops_ci.approvals import how_to_approve
+
+    return how_to_approve(sha, prefix, label)
+
+
+def _finish(rt: "Runtime", *, allowed: bool, fork: bool, sha: str, reason: str, pr: int | None = None,
+            verdict: "GuardVerdict | None" = None, how: str | None = None) -> None:
+    """Outputs, job summary and a one-line log, written whether the guard passes or refuses."""
+    rt.set_output("allowed", "true" if allowed else "false")
+    rt.set_output("fork", "true" if fork else "false")
+    rt.set_output("head-sha", sha)
+    rt.set_output("pr", str(pr or ""))
+    rt.set_output("approved-by", verdict.approval.by if verdict and verdict.approval else "")
+    rt.set_output("reason", reason)
+    icon = "✅" if allowed else "⛔"
+    lines = [f"### {icon} mlops-ci guard", "", reason[0].upper() + reason[1:] + "."]
+    if verdict and verdict.stale and not allowed:
+        lines += ["", "Approvals for older commits (revoked by a later push): "
+                  + ", ".join(f"`{a.sha[:12]}` by @{a.by} ({a.via})" for a in verdict.stale)]
+    if how:
+        lines += ["", how, "", "> [!CAUTION]", "> Review the diff of exactly this commit first: an approved fork "
+                  "PR runs with this runner's access (network, caches, GPU)."]
+    rt.append_summary("\n".join(lines) + "\n")
+    if not allowed:
+        return
+    click.echo(f"mlops-ci guard: allowed: {reason}")

@@ -1,0 +1,116 @@
+"""GPU-hours and cost of one `dvc repro`, from stage wall times, the GPU count and a price.
+
+GPU-hours = usable GPUs × wall time: a stage holds the whole runner (and every GPU
+on it) while it runs, whether or not its code uses them, and that is what is billed.
+The total uses the whole `dvc repro` wall time, which includes DVC's own work between
+stages; the per-stage rows show where the time went. Pure: numbers in, numbers out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping
+
+from mlops_ci.cost.config import CostConfig, PriceEntry
+
+PREFIX = "mlops-ci.cost."
+
+
+@dataclass
+class PriceChoice:
+    key: str
+    entry: PriceEntry
+    #: How the key was chosen: "cost.runner", "runner label", or "default entry".
+    reason: str
+
+
+@dataclass
+class StageCost:
+    name: str
+    status: str
+    seconds: float
+    gpu_hours: float
+    amount: float | None = None
+
+
+@dataclass
+class CostEstimate:
+    currency: str
+    gpus: int
+    seconds: float
+    gpu_hours: float
+    stages: list[StageCost] = field(default_factory=list)
+    gpu_names: list[str] = field(default_factory=list)
+    #: Where the GPU count came from: "doctor.json" (the doctor ran earlier in the job) or "nvidia-smi".
+    gpu_source: str = "nvidia-smi"
+    runner: str | None = None
+    runner_reason: str | None = None
+    cpu_per_hour: float | None = None
+    gpu_per_hour: float | None = None
+    amount: float | None = None
+    #: Why there is no amount (no matching price entry), for the report.
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def from_dict(data: Mapping[str, Any]) -> CostEstimate:
+    stages = [StageCost(**{k: s[k] for k in StageCost.__dataclass_fields__ if k in s}) for s in data.get("stages", [])]
+    fields = {k: data[k] for k in CostEstimate.__dataclass_fields__ if k in data and k != "stages"}
+    return CostEstimate(**fields, stages=stages)
+
+
+def choose_price(config: CostConfig, labels: Iterable[str]) -> PriceChoice | None:
+    """``cost.runner`` if set, else the first runner label with an entry, else the ``default`` entry."""
+    if config.runner is not None:
+        return PriceChoice(config.runner, config.prices[config.runner], "cost.runner")
+    for label in labels:
+        if label in config.prices:
+            return PriceChoice(label, config.prices[label], "runner label")
+    if "default" in config.prices:
+        return PriceChoice("default", config.prices["default"], "default entry")
+    return None
+
+
+def hourly(entry: PriceEntry, gpus: int) -> float:
+    return entry.cpu_per_hour + gpus * entry.gpu_per_hour
+
+
+def estimate(stages: Iterable[tuple[str, str, float]], total_seconds: float, *, gpus: int, config: CostConfig,
+             labels: Iterable[str] = (), gpu_names: Iterable[str] = (), gpu_source: str = "nvidia-smi"
+             ) -> CostEstimate:
+    """``stages`` are (name, status, seconds) in run order, as `repro` recorded them."""
+    labels = list(labels)
+    choice = choose_price(config, labels)
+    rate = hourly(choice.entry, gpus) if choice else None
+
+    def money(seconds: float) -> float | None:
+        return None if rate is None else round(seconds / 3600 * rate, 6)
+
+    rows = [StageCost(name, status, round(seconds, 3), round(gpus * seconds / 3600, 6), money(seconds))
+            for name, status, seconds in stages]
+    result = CostEstimate(currency=config.currency, gpus=gpus, seconds=round(total_seconds, 3),
+                          gpu_hours=round(gpus * total_seconds / 3600, 6), stages=rows, gpu_names=list(gpu_names),
+                          gpu_source=gpu_source, amount=money(total_seconds))
+    if choice:
+        result.runner, result.runner_reason = choice.key, choice.reason
+        result.cpu_per_hour, result.gpu_per_hour = choice.entry.cpu_per_hour, choice.entry.gpu_per_hour
+    else:
+        looked = ", ".join(f"'{label}'" for label in labels)
+        result.note = ("no price entry for " + (f"the runner labels {looked} or " if looked else "")
+                       + "'default' in cost.prices of .mlops-ci.yml")
+    return result
+
+
+def registry_tags(cost: CostEstimate) -> dict[str, str]:
+    """Flat string tags for the model version (MLflow tags are strings)."""
+    tags = {PREFIX + "wall_seconds": f"{cost.seconds:.1f}", PREFIX + "gpus": str(cost.gpus),
+            PREFIX + "gpu_hours": f"{cost.gpu_hours:.4f}"}
+    if cost.gpu_names:
+        tags[PREFIX + "gpu_names"] = ", ".join(sorted(set(cost.gpu_names)))
+    if cost.amount is not None:
+        tags[PREFIX + "amount"] = f"{cost.amount:.4f}"
+        tags[PREFIX + "currency"] = cost.currency
+        tags[PREFIX + "runner"] = str(cost.runner)
+    return tags

@@ -1,0 +1,179 @@
+"""The starter workflows in workflows-templates/, run as users copy them, by act.
+
+Each template is used verbatim except for GitHub's `$default-branch` placeholder. Its pinned
+`org/mlops-ci/...@<sha>` references resolve to a copy of this toolkit through act's
+``--local-repository``, and GitHub's own actions to stand-ins (tests/e2e/stubs: artifact storage
+cannot run here, and act cannot fetch actions/checkout offline when a template pins `ref:`). GitHub is the fake API; DVC, git and MLflow are real.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.act_harness import ActRepo
+from tests.fakegithub import events
+from tests.fakegithub.webhooks import validate_event
+from tests.integration.events_helpers import fork_pr
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "workflows-templates"
+STUBS = Path(__file__).resolve().parent / "stubs"
+CHECK = "mlops-ci / gate"
+_PINNED = re.compile(r"uses: (org/mlops-ci)/[\w/-]+@([0-9a-f]{40})")
+_GITHUB_ACTIONS = re.compile(r"uses: (actions/(?:upload-artifact|download-artifact|checkout))@([0-9a-f]{40})")
+
+
+def template(name: str) -> str:
+    return (TEMPLATES / name).read_text().replace("$default-branch", "main")
+
+
+def local_repositories(text: str, toolkit: ActRepo) -> list[str]:
+    """act flags mapping the template's pinned remote actions to local directories."""
+    args: list[str] = []
+    for repo, sha in sorted(set(_PINNED.findall(text))):
+        args += ["--local-repository", f"{repo}@{sha}={toolkit.path}"]
+    for action, sha in sorted(set(_GITHUB_ACTIONS.findall(text))):
+        args += ["--local-repository", f"{action}@{sha}={STUBS / action.split('/')[1]}"]
+    return args
+
+
+# A DVC project that needs only the standard library: training data tracked in git (the drift
+# reference is the base commit's), a toy model whose auc follows the learning rate.
+PROJECT = {
+    "dvc.yaml": """\
+stages:
+  train:
+    cmd: python3 train.py
+    deps: [train.py, data.csv]
+    params: [train.lr]
+    outs: [model.txt]
+  evaluate:
+    cmd: python3 evaluate.py
+    deps: [evaluate.py, model.txt]
+    metrics:
+    - metrics.json:
+        cache: false
+""",
+    "train.py": "import re\nlr = float(re.search(r'lr: (\\S+)', open('params.yaml').read()).group(1))\n"
+                "open('model.txt', 'w').write(str(lr))\n",
+    "evaluate.py": "import json\nlr = float(open('model.txt').read())\n"
+                   "json.dump({'auc': round(0.7 + lr, 4), 'latency_p95_ms': 12.0}, open('metrics.json', 'w'))\n",
+    ".mlops-ci.yml": """\
+drift:
+  reference: data.csv
+  current: data.csv
+gate:
+  rules:
+    - metric: auc
+      direction: higher
+      max_regression: 0.01
+""",
+    ".gitignore": ".mlops-ci/\n",
+}
+
+
+def data_csv(shift: float, rows: int = 400) -> str:
+    lines = ["tenure,charges,plan"]
+    for i in range(rows):
+        lines.append(f"{i % 60},{50 + (i * 7) % 40 + shift:.2f},{['basic', 'standard', 'premium'][i % 3]}")
+    return "\n".join(lines) + "\n"
+
+
+def make_project(tmp_path: Path, name: str, workflow_name: str, workflow: str) -> tuple[ActRepo, str, str]:
+    """main (trained) and a PR commit that raises the learning rate on shifted data."""
+    repo = ActRepo.create(tmp_path / name, {**PROJECT, "params.yaml": "train:\n  lr: 0.1\n",
+                                            "data.csv": data_csv(0.0),
+                                            f".github/workflows/{workflow_name}": workflow},
+                          repository=events.REPO)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=repo.path, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "repro", "-q"], cwd=repo.path, check=True,
+                   capture_output=True)
+    base = repo.commit("train on main")
+    repo.git("checkout", "-q", "-b", "feature/lr")
+    repo.write({"params.yaml": "train:\n  lr: 0.15\n", "data.csv": data_csv(25.0)})
+    head = repo.commit("raise the learning rate on this month's data")
+    return repo, base, head
+
+
+def same_repo_pr(base: str, head: str) -> dict:
+    payload = copy.deepcopy(events.load("pull_request.opened.json"))
+    payload["pull_request"]["head"]["sha"] = head
+    payload["pull_request"]["base"]["sha"] = base
+    validate_event("pull_request", payload)
+    return payload
+
+
+def test_pr_template_comments_once_and_reports_the_gate(seeded_runner, fake_github, tmp_path):
+    text = template("mlops-pr.yml")
+    toolkit = ActRepo.create(tmp_path / "toolkit", repository="org/mlops-ci")
+    repo, base, head = make_project(tmp_path, "project", "mlops-pr.yml", text)
+    fake_github.add_pull(events.PR_NUMBER, head_sha=head, base_sha=base, head_ref="feature/lr")
+
+    result = seeded_runner.run(repo, text, event="pull_request", payload=same_repo_pr(base, head),
+                               workflow_file="mlops-pr.yml",
+                               env={"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
+                                    "MLOPS_CI_E2E_SOURCE": str(repo.path)},
+                               secrets={"GITHUB_TOKEN": fake_github.token},
+                               extra_args=local_repositories(text, toolkit), timeout=420)
+    result.assert_ok()
+    assert repo.head == head
+    assert result.step("guard").outputs["allowed"] == "true"
+    assert result.step("repro").outputs["stages-ran"] == "train evaluate"
+    assert result.step("drift").outputs["drifted-columns"] == "1"  # charges moved by 25
+    (comment,) = fake_github.comments(events.PR_NUMBER)
+    assert "| 🟢 auc | 0.8 | 0.85 | +0.05 (+6.2%) |" in comment.body
+    assert "Data drift and contracts" in comment.body and "`charges`" in comment.body
+    assert "Gate" in comment.body
+    (check,) = fake_github.check_runs(head, CHECK)
+    assert check.status == "completed" and check.conclusion == "success"
+
+
+def test_fork_pr_report_goes_through_the_artifact_to_the_publish_template(seeded_runner, fake_github, tmp_path):
+    pr_text, publish_text = template("mlops-pr.yml"), template("mlops-publish.yml")
+    toolkit = ActRepo.create(tmp_path / "toolkit", repository="org/mlops-ci")
+    repo, base, head = make_project(tmp_path, "fork", "mlops-pr.yml", pr_text)
+    fake_github.set_permission(events.MAINTAINER, "write")
+    fake_github.add_pull(events.FORK_PR_NUMBER, head_sha=head, base_sha=base, from_fork=True,
+                         user=events.FORK_OWNER, head_ref=events.FORK_HEAD_REF)
+    fake_github.add_comment(events.FORK_PR_NUMBER, f"Looks safe.\n/mlops approve {head}", user=events.MAINTAINER)
+    artifacts = tmp_path / "artifacts"
+    env = {"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
+           "MLOPS_CI_E2E_ARTIFACTS": str(artifacts), "MLOPS_CI_E2E_SOURCE": str(repo.path)}
+    payload = fork_pr(head_sha=head)
+    payload["pull_request"]["base"]["sha"] = base
+
+    pr_run = seeded_runner.run(repo, pr_text, event="pull_request", payload=payload, workflow_file="mlops-pr.yml",
+                               env=env, secrets={"GITHUB_TOKEN": fake_github.read_token},
+                               extra_args=local_repositories(pr_text, toolkit), timeout=420)
+    pr_run.assert_ok()
+    assert pr_run.step("gate").outcome == "skipped"  # a read-only token cannot create check runs
+    assert fake_github.comments(events.FORK_PR_NUMBER)[-1].body.startswith("Looks safe.")  # nothing posted
+    assert (artifacts / "mlops-ci-report" / "comment.md").is_file()
+
+    run_event = copy.deepcopy(events.load("workflow_run.completed.json"))
+    run_event["workflow_run"].update(head_sha=head, name="mlops-pr")
+    validate_event("workflow_run", run_event)
+    publish = seeded_runner.run(repo, publish_text, event="workflow_run", payload=run_event,
+                                workflow_file="mlops-publish.yml", env=env, secrets={"GITHUB_TOKEN": fake_github.token},
+                                extra_args=local_repositories(publish_text, toolkit), timeout=300)
+    publish.assert_ok()
+    assert (artifacts / "download-run-id").read_text().strip() == str(run_event["workflow_run"]["id"])
+    posted = fake_github.comments(events.FORK_PR_NUMBER)[-1]
+    assert "| 🟢 auc | 0.8 | 0.85 | +0.05 (+6.2%) |" in posted.body
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TEMPLATES.glob("*.yml")))
+def test_every_template_has_properties_and_pins_everything(name):
+    text = (TEMPLATES / name).read_text()
+    props = json.loads((TEMPLATES / name.replace(".yml", ".properties.json")).read_text())
+    assert props["name"] and props["description"] and props["categories"]
+    for ref in re.findall(r"uses: (\S+)", text):
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{name}: `{ref}` is not pinned by SHA"
+    assert "permissions: {}" in text, f"{name}: workflow-level permissions must be empty (jobs ask for theirs)"
