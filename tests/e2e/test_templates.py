@@ -177,3 +177,93 @@ def test_every_template_has_properties_and_pins_everything(name):
     for ref in re.findall(r"uses: (\S+)", text):
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{name}: `{ref}` is not pinned by SHA"
     assert "permissions: {}" in text, f"{name}: workflow-level permissions must be empty (jobs ask for theirs)"
+
+
+# -- the bot and the drift bot --------------------------------------------------------------------
+
+def run_template(runner, fake, tmp_path: Path, name: str, event: str, payload: dict, files: dict[str, str | bytes]):
+    text = template(name)
+    toolkit = tmp_path / "toolkit"
+    toolkit_repo = (ActRepo(toolkit, repository="org/mlops-ci") if toolkit.exists()
+                    else ActRepo.create(toolkit, repository="org/mlops-ci"))
+    project = tmp_path / "project"
+    if project.exists():
+        repo = ActRepo(project, repository=events.REPO)
+        repo.write({k: v for k, v in files.items()})
+        repo.commit("update")
+    else:
+        repo = ActRepo.create(project, {**files, f".github/workflows/{name}": text}, toolkit=False,
+                              repository=events.REPO)
+    return runner.run(repo, text, event=event, payload=payload, workflow_file=name,
+                      env={"GITHUB_API_URL": fake.url, "GITHUB_GRAPHQL_URL": fake.graphql_url,
+                           "MLOPS_CI_E2E_SOURCE": str(repo.path)},
+                      secrets={"GITHUB_TOKEN": fake.token}, extra_args=local_repositories(text, toolkit_repo),
+                      timeout=300)
+
+
+def test_bot_template_answers_a_writer_and_dispatches(seeded_runner, fake_github, tmp_path):
+    from tests.integration.events_helpers import BOT, issue_comment
+
+    events.seed_fake(fake_github)
+    fake_github.set_permission(events.MAINTAINER, "write")
+    posted = fake_github.add_comment(events.PR_NUMBER, "/mlops rerun", user=events.MAINTAINER)
+    payload = issue_comment("/mlops rerun", user=events.MAINTAINER, comment_id=posted.id)
+
+    result = run_template(seeded_runner, fake_github, tmp_path, "mlops-bot.yml", "issue_comment", payload,
+                          {".mlops-ci.yml": "bot:\n  rerun_workflow: mlops-pr.yml\n"})
+    result.assert_ok()
+    assert result.step("bot").outputs["outcome"] == "done"
+    (dispatch,) = fake_github.dispatches("mlops-pr.yml")
+    assert dispatch.inputs["command"] == "rerun" and dispatch.inputs["pr"] == str(events.PR_NUMBER)
+    assert [r.content for r in fake_github.reactions(posted.id)] == ["eyes", "rocket"]
+    assert any(c.user == BOT and "dispatched" in c.body for c in fake_github.comments(events.PR_NUMBER))
+
+
+def production_parquet(drift: bool) -> bytes:
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(11)
+    shift = 0.8 if drift else 0.0
+    table = pa.table({"tenure": rng.normal(shift, 1, 3000), "spend": rng.gamma(2, 2, 3000) + 3 * shift,
+                      "calls": rng.normal(2 * shift, 1, 3000)})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def test_drift_template_opens_one_issue_and_closes_it(seeded_runner, fake_github, tmp_path):
+    from mlops_ci.adapters.datasets import from_table
+    from mlops_ci.drift.builder import build_profile
+    from mlops_ci.drift.profile import write
+
+    import pyarrow.parquet as pq
+    import io
+
+    training = pq.read_table(io.BytesIO(production_parquet(drift=False)))
+    source = from_table(training, "train.parquet")
+    profile_path = tmp_path / "reference-profile.json"
+    write(build_profile(source, source.schema, name="train.parquet"), str(profile_path))
+    files = {".mlops-ci.yml": "monitor:\n  reference: reference-profile.json\n",
+             "reference-profile.json": profile_path.read_text(),
+             "data/production/today.parquet": production_parquet(drift=True)}
+    schedule = events.load("schedule.json")
+
+    first = run_template(seeded_runner, fake_github, tmp_path, "mlops-drift.yml", "schedule", schedule, files)
+    first.assert_ok()
+    assert first.step("monitor").outputs["issue-action"] == "open"
+    (issue,) = fake_github.issues(labels=["mlops:drift"])
+    assert issue.state == "open"
+
+    second = run_template(seeded_runner, fake_github, tmp_path, "mlops-drift.yml", "schedule", schedule, files)
+    second.assert_ok()
+    assert len(fake_github.issues(labels=["mlops:drift"])) == 1  # updated, not a second one
+
+    calm = {"data/production/today.parquet": production_parquet(drift=False)}
+    third = run_template(seeded_runner, fake_github, tmp_path, "mlops-drift.yml", "schedule", schedule, calm)
+    third.assert_ok()
+    (issue,) = fake_github.issues(labels=["mlops:drift"])
+    assert issue.state == "closed"
