@@ -119,11 +119,13 @@ def test_gpu_example_trains_and_reports_cost(tmp_path, torch_path):
 
 
 def test_generated_data_is_deterministic():
-    sys.path.insert(0, str(EXAMPLE / "src"))
-    try:
-        from generate import generate
-    finally:
-        sys.path.remove(str(EXAMPLE / "src"))
+    import importlib.util
+
+    # by path, under its own name: `import generate` may find the churn example's module already loaded
+    spec = importlib.util.spec_from_file_location("gpu_shapes_generate", EXAMPLE / "src" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    generate = module.generate
     x1, y1 = generate(200, 16, 0.15, seed=3)
     x2, y2 = generate(200, 16, 0.15, seed=3)
     x3, _ = generate(200, 16, 0.15, seed=4)
