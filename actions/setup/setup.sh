@@ -2,11 +2,13 @@
 # mlops-ci setup: install the toolkit once per job into a cached virtualenv keyed by its version.
 #
 # Inputs arrive as environment variables (never by ${{ }} interpolation):
-#   INPUT_PYTHON     interpreter that creates the venv (default python3; 3.11+)
-#   INPUT_VERSION    toolkit version (default: the version of the source tree two levels up)
-#   INPUT_EXTRAS     pip extras (default all; "" for the core only)
-#   INPUT_CACHE_DIR  cache root (default ${RUNNER_TOOL_CACHE:-$HOME/.cache}/mlops-ci)
-#   INPUT_PIP_ARGS   extra pip arguments, split on whitespace, never printed
+#   SETUP_INPUT_PYTHON     interpreter that creates the venv (default python3; 3.11+)
+#   SETUP_INPUT_VERSION    toolkit version (default: the version of the source tree two levels up)
+#   SETUP_INPUT_EXTRAS     pip extras (default all; "" for the core only)
+#   SETUP_INPUT_CACHE_DIR  cache root (default ${RUNNER_TOOL_CACHE:-$HOME/.cache}/mlops-ci)
+#   SETUP_INPUT_PIP_ARGS   extra pip arguments, split on whitespace, never printed
+# Not INPUT_*: runners expose a composite action's own inputs as INPUT_<NAME> to its steps, so the
+# `version` input of actions/promote once leaked in here as the toolkit version to install.
 # Tunables: MLOPS_CI_SETUP_LOCK_TIMEOUT (seconds to wait for another job's install, default 1200).
 #
 # Cache layout (one entry per toolkit version):
@@ -44,7 +46,7 @@ set_output() {
 }
 
 # ---- inputs ---------------------------------------------------------------------------------
-python_in="${INPUT_PYTHON:-python3}"
+python_in="${SETUP_INPUT_PYTHON:-python3}"
 python_bin="$(command -v -- "$python_in" || true)"
 [ -n "$python_bin" ] || die "Python interpreter '$python_in' not found (input 'python')"
 python_xy="$("$python_bin" -I -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
@@ -60,24 +62,24 @@ with open(sys.argv[1], "rb") as f:
     print(tomllib.load(f).get("project", {}).get("version", ""))
 ' "$src/pyproject.toml")" || src_version=""
 fi
-version="${INPUT_VERSION:-$src_version}"
+version="${SETUP_INPUT_VERSION:-$src_version}"
 version="${version#v}"
 [ -n "$version" ] || die "no version given and none found in $src/pyproject.toml (input 'version')"
 [[ "$version" =~ ^[A-Za-z0-9][A-Za-z0-9.+!_-]*$ ]] || die "invalid version '$version' (input 'version')"
 
-extras="${INPUT_EXTRAS-all}"
+extras="${SETUP_INPUT_EXTRAS-all}"
 extras="${extras//[[:space:]]/}"
 [[ "$extras" =~ ^[A-Za-z0-9_.,-]*$ ]] || die "invalid extras '$extras' (input 'extras': comma-separated names)"
 
-cache_dir="${INPUT_CACHE_DIR:-}"
+cache_dir="${SETUP_INPUT_CACHE_DIR:-}"
 if [ -z "$cache_dir" ]; then
   cache_dir="${RUNNER_TOOL_CACHE:-$HOME/.cache}/mlops-ci"
 fi
 case "$cache_dir" in "~"/*) cache_dir="$HOME/${cache_dir#"~/"}" ;; esac
 
 pip_args=()
-if [ -n "${INPUT_PIP_ARGS:-}" ]; then
-  read -r -a pip_args <<< "$INPUT_PIP_ARGS"
+if [ -n "${SETUP_INPUT_PIP_ARGS:-}" ]; then
+  read -r -a pip_args <<< "$SETUP_INPUT_PIP_ARGS"
 fi
 
 entry="$cache_dir/$version"
