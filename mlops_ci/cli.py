@@ -32,9 +32,13 @@ COMMANDS: dict[str, str] = {
     "publish": "mlops_ci.commands.publish:publish",
     "drift": "mlops_ci.commands.drift:drift",
     "profile": "mlops_ci.commands.profile:profile",
+    "build": "mlops_ci.commands.build:build",
     "guard": "mlops_ci.commands.guard:guard",
     "bot": "mlops_ci.commands.bot:bot",
     "monitor": "mlops_ci.commands.monitor:monitor",
+    "deploy": "mlops_ci.commands.deploy:deploy",
+    "release": "mlops_ci.commands.release:release",
+    "rollback": "mlops_ci.commands.rollback:rollback",
     "runner": "mlops_ci.commands.runner:runner",
 }
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from mlops_ci.bot_config import BotConfig, MonitorConfig
 from mlops_ci.cost.config import CostConfig
 from mlops_ci.drift.config import ContractsConfig, DriftConfig
+from mlops_ci.deploy.config import BuildConfig, DeployConfig
 from mlops_ci.errors import ConfigError
 from mlops_ci.gate.config import GateConfig
 from mlops_ci.yamlsource import LocatedDocument, load_yaml
@@ -97,6 +98,8 @@ class Config(_Section):
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
+    build: BuildConfig = Field(default_factory=BuildConfig)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     contracts: ContractsConfig = Field(default_factory=ContractsConfig)
     cost: CostConfig = Field(default_factory=CostConfig)

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.services.mlflow_server", "tests.fakegithub.fixtures"]
+pytest_plugins = ["tests.services.mlflow_server", "tests.fakegithub.fixtures", "tests.services.docker_engine",
+                  "tests.services.churn_image", "tests.services.fake_kubernetes"]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -27,7 +27,8 @@ TEMPLATES = ROOT / "workflows-templates"
 STUBS = Path(__file__).resolve().parent / "stubs"
 CHECK = "mlops-ci / gate"
 _PINNED = re.compile(r"uses: (org/mlops-ci)/[\w/-]+@([0-9a-f]{40})")
-_GITHUB_ACTIONS = re.compile(r"uses: (actions/(?:upload-artifact|download-artifact|checkout))@([0-9a-f]{40})")
+_GITHUB_ACTIONS = re.compile(
+    r"uses: ((?:actions/(?:upload-artifact|download-artifact|checkout))|docker/login-action)@([0-9a-f]{40})")
 
 
 def template(name: str) -> str:
@@ -267,3 +268,71 @@ def test_drift_template_opens_one_issue_and_closes_it(seeded_runner, fake_github
     third.assert_ok()
     (issue,) = fake_github.issues(labels=["mlops:drift"])
     assert issue.state == "closed"
+
+
+# -- merge to main, then a release tag: build once, promote by digest ------------------------------
+
+def test_main_then_release_templates_build_once_and_promote_the_digest(
+        seeded_runner, fake_github, mlflow_server, docker_engine, churn_template, tmp_path):
+    import os
+    import shutil
+
+    from tests.services.churn_image import MODEL
+
+    project = tmp_path / "project"
+    shutil.copytree(churn_template, project, symlinks=True)
+    repository = f"{docker_engine.registry}/{MODEL}-e2e-{os.getpid()}"
+    import yaml
+
+    config = yaml.safe_load((project / ".mlops-ci.yml").read_text())
+    config["build"].update(repository=repository, base_image=docker_engine.base_image)
+    config["gate"].pop("fairness")  # 1,200 rows are too few for the four-fifths rule; promote would refuse
+    (project / ".mlops-ci.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    repo = ActRepo(project, repository=events.REPO)
+    repo.git("remote", "add", "origin", f"https://github.com/{events.REPO}.git")  # act's GITHUB_REPOSITORY
+    # the PR's CI ran the pipeline; main's repro finds it up to date (dvc.lock committed)
+    host_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=project, check=True)
+    repo.git("rm", "-r", "-q", "--cached", "data/prepared", "models", "eval", "metrics.json")  # DVC's from now on
+    subprocess.run([sys.executable, "-m", "dvc", "repro", "-q"], cwd=project, check=True, capture_output=True,
+                   env={**os.environ, "PATH": host_path})
+    main_text, release_text = template("mlops-main.yml"), template("mlops-release.yml")
+    repo.write({".github/workflows/mlops-main.yml": main_text, ".github/workflows/mlops-release.yml": release_text})
+    sha = repo.commit("merge #42: retrain")
+    toolkit = ActRepo.create(tmp_path / "toolkit", repository="org/mlops-ci")
+    # a self-hosted runner with the project's Python stack installed: the pipeline's `python` has sklearn
+    env = {"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
+           "MLOPS_CI_E2E_SOURCE": str(project), **docker_engine.env}
+    fake_github.set_ref("heads/main", sha)
+
+    push = copy.deepcopy(events.load("push.main.json"))
+    push.update(after=sha)
+    push["head_commit"]["id"] = sha
+    main_run = seeded_runner.run(repo, main_text, event="push", payload=push, workflow_file="mlops-main.yml",
+                                 env=env, vars={"MLFLOW_TRACKING_URI": mlflow_server.url},
+                                 secrets={"GITHUB_TOKEN": fake_github.token}, host_env={"PATH": host_path},
+                                 extra_args=local_repositories(main_text, toolkit), timeout=600)
+    main_run.assert_ok()
+    assert repo.head == sha
+    assert main_run.step("promote").outputs["action"] == "promoted"
+    image_ref = main_run.step("build").outputs["image-ref"]
+    assert image_ref.startswith(repository + "@sha256:")
+    (staging,) = fake_github.deployments("staging")
+    assert staging.state == "success" and staging.sha == sha
+
+    repo.git("tag", "v1.2.3", sha)
+    fake_github.set_ref("tags/v1.2.3", sha)
+    tag = copy.deepcopy(events.load("push.tag.json"))
+    tag.update(after=sha)
+    tag["head_commit"]["id"] = sha
+    release_run = seeded_runner.run(repo, release_text, event="push", payload=tag,
+                                    workflow_file="mlops-release.yml", env=env,
+                                    vars={"MLFLOW_TRACKING_URI": mlflow_server.url},
+                                    secrets={"GITHUB_TOKEN": fake_github.token}, host_env={"PATH": host_path},
+                                    extra_args=local_repositories(release_text, toolkit), timeout=600)
+    release_run.assert_ok()
+    assert release_run.step("release").outputs["image"] == image_ref  # the same digest: no rebuild
+    (production,) = fake_github.deployments("production")
+    assert production.state == "success" and production.sha == sha
+    (release,) = fake_github.releases()
+    assert release.tag_name == "v1.2.3" and image_ref.split("@")[1] in release.body
