@@ -236,6 +236,8 @@ class DockerEngine:
             return self.client.containers.get(name).logs(tail=tail).decode("utf-8", "replace")
         except docker.errors.NotFound:
             return ""
+        except docker.errors.APIError as exc:  # e.g. 409: dead or being removed; logs only add context
+            return f"(no log: {exc.explanation or exc})"
 
     def containers(self, label: str) -> list[ContainerInfo]:
         return [_info(c) for c in self.client.containers.list(all=True, filters={"label": label})]
