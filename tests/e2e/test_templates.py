@@ -103,6 +103,21 @@ def make_project(tmp_path: Path, name: str, workflow_name: str, workflow: str) -
     return repo, base, head
 
 
+FAKE_NVIDIA_SMI = ROOT / "tests" / "fixtures" / "nvidia-smi"
+
+
+def gpu_host(tmp_path: Path, runner, machine: str = "a100-x1") -> tuple[dict[str, str], dict[str, str]]:
+    """(host_env, env) for a runner whose `nvidia-smi` replays a recorded machine (no GPU here)."""
+    import os
+    import shutil
+
+    bin_dir = tmp_path / "gpu-bin"
+    bin_dir.mkdir(exist_ok=True)
+    shutil.copy2(FAKE_NVIDIA_SMI / "fake-nvidia-smi", bin_dir / "nvidia-smi")
+    host_path = os.pathsep.join([str(bin_dir), runner.base_env()["PATH"]])
+    return {"PATH": host_path}, {"FAKE_NVIDIA_SMI": str(FAKE_NVIDIA_SMI / machine)}
+
+
 def same_repo_pr(base: str, head: str) -> dict:
     payload = copy.deepcopy(events.load("pull_request.opened.json"))
     payload["pull_request"]["head"]["sha"] = head
@@ -116,16 +131,18 @@ def test_pr_template_comments_once_and_reports_the_gate(seeded_runner, fake_gith
     toolkit = ActRepo.create(tmp_path / "toolkit", repository="org/mlops-ci")
     repo, base, head = make_project(tmp_path, "project", "mlops-pr.yml", text)
     fake_github.add_pull(events.PR_NUMBER, head_sha=head, base_sha=base, head_ref="feature/lr")
+    host_env, gpu_env = gpu_host(tmp_path, seeded_runner)
 
     result = seeded_runner.run(repo, text, event="pull_request", payload=same_repo_pr(base, head),
-                               workflow_file="mlops-pr.yml",
+                               workflow_file="mlops-pr.yml", host_env=host_env,
                                env={"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
-                                    "MLOPS_CI_E2E_SOURCE": str(repo.path)},
+                                    "MLOPS_CI_E2E_SOURCE": str(repo.path), **gpu_env},
                                secrets={"GITHUB_TOKEN": fake_github.token},
                                extra_args=local_repositories(text, toolkit), timeout=420)
     result.assert_ok()
     assert repo.head == head
     assert result.step("guard").outputs["allowed"] == "true"
+    assert result.step("doctor").outputs["gpu-count"] == "1"
     assert result.step("repro").outputs["stages-ran"] == "train evaluate"
     assert result.step("drift").outputs["drifted-columns"] == "1"  # charges moved by 25
     (comment,) = fake_github.comments(events.PR_NUMBER)
@@ -149,9 +166,11 @@ def test_fork_pr_report_goes_through_the_artifact_to_the_publish_template(seeded
            "MLOPS_CI_E2E_ARTIFACTS": str(artifacts), "MLOPS_CI_E2E_SOURCE": str(repo.path)}
     payload = fork_pr(head_sha=head)
     payload["pull_request"]["base"]["sha"] = base
+    host_env, gpu_env = gpu_host(tmp_path, seeded_runner)
+    env.update(gpu_env)
 
     pr_run = seeded_runner.run(repo, pr_text, event="pull_request", payload=payload, workflow_file="mlops-pr.yml",
-                               env=env, secrets={"GITHUB_TOKEN": fake_github.read_token},
+                               env=env, host_env=host_env, secrets={"GITHUB_TOKEN": fake_github.read_token},
                                extra_args=local_repositories(pr_text, toolkit), timeout=420)
     pr_run.assert_ok()
     assert pr_run.step("gate").outcome == "skipped"  # a read-only token cannot create check runs
