@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.act_harness import ActRepo
 from tests.fakegithub import events
 from tests.fakegithub.webhooks import validate_event
+from tests.e2e.test_pr_flow import PIPELINE
 from tests.integration.events_helpers import fork_pr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,24 +49,10 @@ def local_repositories(text: str, toolkit: ActRepo) -> list[str]:
 # A DVC project that needs only the standard library: training data tracked in git (the drift
 # reference is the base commit's), a toy model whose auc follows the learning rate.
 PROJECT = {
-    "dvc.yaml": """\
-stages:
-  train:
-    cmd: python3 train.py
-    deps: [train.py, data.csv]
-    params: [train.lr]
-    outs: [model.txt]
-  evaluate:
-    cmd: python3 evaluate.py
-    deps: [evaluate.py, model.txt]
-    metrics:
-    - metrics.json:
-        cache: false
-""",
-    "train.py": "import re\nlr = float(re.search(r'lr: (\\S+)', open('params.yaml').read()).group(1))\n"
-                "open('model.txt', 'w').write(str(lr))\n",
-    "evaluate.py": "import json\nlr = float(open('model.txt').read())\n"
-                   "json.dump({'auc': round(0.7 + lr, 4), 'latency_p95_ms': 12.0}, open('metrics.json', 'w'))\n",
+    # the PR flow's toy pipeline, with the training data as a dependency
+    "dvc.yaml": PIPELINE["dvc.yaml"].replace("deps: [train.py]", "deps: [train.py, data.csv]"),
+    "train.py": PIPELINE["train.py"],
+    "evaluate.py": PIPELINE["evaluate.py"],
     ".mlops-ci.yml": """\
 drift:
   reference: data.csv
