@@ -45,7 +45,17 @@ class DataSource:
 
     @property
     def name(self) -> str:
-        return f"{self.spec}@{self.rev}" if self.rev else self.spec
+        """How reports name the data: relative to the repository when it lies inside it.
+
+        A runner's checkout path (``/home/runner/_work/...``) or a temp dir means nothing
+        to the reader of a PR comment, and it would make the comment differ per runner.
+        """
+        spec = self.spec
+        if os.path.isabs(spec) and self.repo:
+            root = os.path.abspath(self.repo)
+            if os.path.commonpath([root, os.path.abspath(spec)]) == root:
+                spec = os.path.relpath(spec, root)
+        return f"{spec}@{self.rev}" if self.rev else spec
 
     @property
     def is_profile(self) -> bool:

@@ -38,7 +38,10 @@ def _keep(text: str) -> str:
 def headline(cost: CostEstimate, volatile: Callable[[str], str] = _keep) -> str:
     """One line: '≈ 0.42 USD · 0.0812 GPU-h on 1 GPU · 4 min 52 s'."""
     parts = [f"≈ {volatile(money(cost.amount, cost.currency))}"] if cost.amount is not None else []
-    parts.append(f"{volatile(gpu_hours(cost.gpu_hours))} GPU-h on {cost.gpus} GPU{'s' if cost.gpus != 1 else ''}")
+    if cost.gpus:
+        parts.append(f"{volatile(gpu_hours(cost.gpu_hours))} GPU-h on {cost.gpus} GPU{'s' if cost.gpus != 1 else ''}")
+    else:  # "0.0000 GPU-h on 0 GPUs" is noise; say what the run was priced as
+        parts.append("CPU only")
     parts.append(volatile(duration(cost.seconds)))
     if cost.amount is None:
         parts.append("no price configured")

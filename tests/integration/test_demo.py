@@ -42,6 +42,8 @@ def test_demo_writes_the_pr_report(tmp_path):
     assert {"monthly_charges", "data_usage_gb", "satisfaction_score"} <= flagged, flagged
     assert drift["dataset_drift"] is False and drift["contracts"]
     assert "Data drift and contracts" in comment and "`monthly_charges`" in comment
+    assert "Current: `data/customers.csv` (6,000 rows)" in comment  # named as in the repository, not the temp dir
+    assert "**Cost**: ≈ " in comment and "CPU only" in comment
     assert (out / "drift.html").stat().st_size < 200_000
 
     # the champion carries its training data's drift profile (what the scheduled drift job compares against)

@@ -46,6 +46,7 @@ def test_no_price_still_counts_gpu_hours_and_says_why():
 def test_cpu_only_run():
     cost = estimate(STAGES, 1860.0, gpus=0, config=PRICES, labels=[])
     assert cost.gpu_hours == 0 and cost.amount == pytest.approx(0.5 * 1860 / 3600, abs=1e-6)
+    assert headline(cost) == "≈ 0.26 EUR · CPU only · 31 min 00 s"
 
 
 def test_rendering():
