@@ -31,17 +31,21 @@ HIGHER_IS_BETTER_PATTERNS = ("*auc*", "*accuracy*", "*f1*", "*precision*", "*rec
                              "*disparate_impact*")
 
 
-def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = ()) -> dict[str, float]:
+def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = (), *,
+                  where: str | None = None) -> dict[str, float]:
     """Parse one metrics file into ``{flat.key: number}``; bad content raises :class:`BadInput`.
 
+    The format (JSON, YAML, TOML, CSV, TSV) comes from ``path``'s suffix; ``where``
+    (default: ``path``) is how messages name the file, e.g. ``m.json (at 8f111d6ebc73)``.
     Keys matching ``ignore`` are dropped before they are checked, so a file may
     carry non-numeric fields (a model name, a timestamp) when the config says so.
     """
+    suffix = file_format(path)
+    name, path = path, where or path
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadInput(f"{path}: metrics file is not UTF-8 text") from None
-    suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if suffix in ("csv", "tsv"):
         data: Any = _parse_table(text, path, delimiter="\t" if suffix == "tsv" else ",")
     elif suffix == "toml":
@@ -53,7 +57,7 @@ def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = ()) -> dict
         try:
             data = json.loads(text, parse_constant=_reject_constant(path))
         except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})",
+            raise BadInput(f"{_at_line(name, path, exc.lineno)}: not valid JSON ({exc.msg})",
                            hint="A DVC metrics file must be a JSON object of numbers.") from None
     else:
         try:
@@ -66,6 +70,19 @@ def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = ()) -> dict
         raise BadInput(f"{path}: expected an object of metric names to numbers, got {type(data).__name__}")
     ignore = list(ignore)
     return {key: _number(value, path, key) for key, value in flatten(data).items() if not is_ignored(key, ignore)}
+
+
+def file_format(path: str) -> str:
+    """The lower-cased suffix of a file's name (``""`` when it has none): what decides how it is parsed."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def _at_line(name: str, label: str, line: int) -> str:
+    """``m.json:3``, or ``m.json:3 (at 8f111d6ebc73)`` when the label is the name plus a revision."""
+    if label.startswith(name):
+        return f"{name}:{line}{label[len(name):]}"
+    return f"{label}:{line}"
 
 
 def _reject_constant(path: str):

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal, Mapping
 import yaml
 
 from mlops_ci.errors import BadInput
-from mlops_ci.metrics import flatten
+from mlops_ci.metrics import file_format, flatten
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 ParamStatus = Literal["modified", "added", "deleted", "unchanged"]
@@ -56,21 +56,28 @@ def merge_declared(parts: Iterable[Mapping[str, set[str] | None]]) -> dict[str, 
     return out
 
 
-def parse_params(content: bytes, path: str) -> dict[str, Any]:
-    """Flattened ``{dotted.key: value}`` of a YAML/JSON/TOML params file."""
+def parse_params(content: bytes, path: str, *, where: str | None = None) -> dict[str, Any]:
+    """Flattened ``{dotted.key: value}`` of a YAML/JSON/TOML params file.
+
+    The format comes from ``path``'s suffix; ``where`` (default: ``path``) is how
+    messages name the file, e.g. ``params.toml (at 8f111d6ebc73)``.
+    """
+    suffix = file_format(path)
+    path = where or path
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadInput(f"{path}: params file is not UTF-8 text") from None
+    kind = {"json": "JSON", "toml": "TOML"}.get(suffix, "YAML")
     try:
-        if path.endswith(".json"):
+        if kind == "JSON":
             data = json.loads(text)
-        elif path.endswith(".toml"):
+        elif kind == "TOML":
             data = tomllib.loads(text)
         else:
             data = yaml.safe_load(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise BadInput(f"{path}: params file is not valid ({exc})") from None
+        raise BadInput(f"{path}: params file is not valid {kind} ({exc})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

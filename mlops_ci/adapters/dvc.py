@@ -114,7 +114,7 @@ class DvcProject:
             if content is None:
                 continue
             label = path if rev in (None, WORKSPACE) else f"{path} (at {rev[:12]})"
-            result[path] = parse_metrics(content, label, ignore)
+            result[path] = parse_metrics(content, path, ignore, where=label)
         return result
 
     def declared_params(self, *revs: str | None) -> dict[str, set[str] | None]:
@@ -134,7 +134,7 @@ class DvcProject:
             if content is None:
                 continue
             label = path if rev in (None, WORKSPACE) else f"{path} (at {rev[:12]})"
-            result[path] = select(parse_params(content, label), keys)
+            result[path] = select(parse_params(content, path, where=label), keys)
         return result
 
     # -- commands -----------------------------------------------------------
