@@ -116,8 +116,11 @@ def run_gate(ws: "Workspace", *, champion_metrics: Path | None = None, challenge
             if base:
                 raise
             base_rev = None  # not a git checkout: only a registry champion can be found
-        champion = resolve_champion(ws, model_name_for(ws, model_name), base_rev,
-                                    download_dir=ws.runtime.out_dir / "champion")
+        try:
+            name = model_name_for(ws, model_name)
+        except BadInput:
+            name = ws.root.name  # not a git checkout: no repository to name the model after
+        champion = resolve_champion(ws, name, base_rev, download_dir=ws.runtime.out_dir / "champion")
         if champion is not None and champion_predictions is not None:
             champion.predictions = champion_predictions
 
@@ -150,7 +153,9 @@ def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -
     click.echo(f"gate: {verdict.conclusion} — {verdict.title}")
     click.echo(f"champion: {verdict.champion_source}")
     if check is None:
-        if not ws.context.in_github:
+        # "In Actions" comes from the runtime (GITHUB_ACTIONS), not from ws.context: that runs git
+        # detection, which fails outside a git repository or in one without commits.
+        if not rt.in_github:
             click.echo(f"verdict written to {rt.out_dir / 'gate.json'}", err=True)
         return
     notes: list[dict] = []
