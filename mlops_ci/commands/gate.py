@@ -56,19 +56,32 @@ def gate(project_dir: str, config_path: str | None, champion_metrics: Path | Non
     in_github = env.get("GITHUB_ACTIONS") == "true"
     check = _start_check(env, check_name, github_token) if (publish_check if publish_check is not None
                                                              else in_github) else None
+    # Everything after the check exists runs under this guard, publishing included: an error
+    # anywhere completes the check as failure with the reason (fail closed), never leaves it
+    # in progress.
     try:
         ws = open_workspace(project_dir, config_path, env)
         verdict = run_gate(ws, champion_metrics=champion_metrics, challenger_metrics=challenger_metrics,
                            champion_predictions=champion_predictions,
                            challenger_predictions=challenger_predictions, base=base, model_name=model_name)
+        _finish(ws, verdict, check)
     except Exception as exc:
-        if check is not None:
-            reason = exc.render() if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
-            check.fail(reason)
+        _fail_check(check, exc)
         raise
-    _finish(ws, verdict, check)
     if not verdict.passed:
         raise click.exceptions.Exit(1)
+
+
+def _fail_check(check: "CheckRun | None", exc: BaseException) -> None:
+    """Complete the check as failure with the reason; the original error is what the caller re-raises."""
+    if check is None:
+        return
+    reason = exc.render() if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+    try:
+        check.fail(reason)
+    except Exception as publish_error:  # noqa: BLE001 - the original error matters more; say why the check is stuck
+        click.echo(f"mlops-ci: could not complete the check {check.name!r} as failure: "
+                   f"{type(publish_error).__name__}: {publish_error}", err=True)
 
 
 def _start_check(env: dict[str, str], name: str, token: str | None) -> "CheckRun":
@@ -165,10 +178,11 @@ def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -
             changed = _changed_params(ws)
             notes = annotations(verdict, gate_runner.metric_locations(ws, files),
                                 gate_runner.param_locations(ws, changed))
-        except MlopsError:
+        except Exception as exc:  # noqa: BLE001 - annotations are a nicety: complete the check without them
+            click.echo(f"mlops-ci: gate annotations skipped: {type(exc).__name__}: {exc}", err=True)
             notes = []
-    check.complete(CheckOutcome(verdict.conclusion, verdict.title, summary, annotations=tuple(notes)))
     rt.set_output("check-url", check.html_url or "")
+    check.complete(CheckOutcome(verdict.conclusion, verdict.title, summary, annotations=tuple(notes)))
 
 
 def _changed_params(ws: "Workspace") -> list[tuple[str, str]]:
