@@ -111,7 +111,23 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        extra = _OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
+        if extra is None or debug:
+            raise
+        from mlops_ci.errors import BadInput
+
+        _report_error(BadInput(f"this command needs the Python package '{exc.name}', which is not installed",
+                               hint=f"Install the '{extra}' extra: pip install 'mlops-ci[{extra}]' "
+                                    "(or mlops-ci[all])."))
+        return 2
     return result if isinstance(result, int) else 0
+
+
+#: Optional dependencies (pyproject's extras): a command that needs one says which extra to install.
+_OPTIONAL_MODULES = {"mlflow": "mlflow", "docker": "docker", "fastapi": "docker", "uvicorn": "docker",
+                     "kubernetes": "kubernetes", "sklearn": "example", "dask": "distributed",
+                     "torch": "gpu-example"}
 
 
 if __name__ == "__main__":  # pragma: no cover

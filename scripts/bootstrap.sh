@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install mlops-ci with the pinned versions from requirements.lock.
 # Idempotent: reinstalls only when pyproject.toml or the lock file changed.
-#   scripts/bootstrap.sh            runtime + example extras (enough for `mlops-ci demo`)
+#   scripts/bootstrap.sh            runtime + example + mlflow extras (enough for `mlops-ci demo`)
 #   scripts/bootstrap.sh dev        everything the test suite needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 
-extras="example"
+extras="example,mlflow"   # the demo registers and gates against an embedded MLflow registry
 [ "$profile" = dev ] && extras="dev"
 stamp="$venv/.installed-$profile"
 want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)

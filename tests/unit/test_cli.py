@@ -41,3 +41,23 @@ def test_usage_errors_are_exit_2(capsys):
     assert main(["no-such-command"]) == 2
     assert main(["metrics", "diff", "--precision", "99"]) == 2
     assert main(["version"]) == 0 and capsys.readouterr().out.strip()
+
+
+def test_a_missing_optional_dependency_names_the_extra(monkeypatch, capsys):
+    def needs_mlflow(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'mlflow'", name="mlflow")
+
+    monkeypatch.setattr(cli, "main", needs_mlflow)
+    assert main(["register"]) == 2
+    err = capsys.readouterr().err
+    assert "needs the Python package 'mlflow'" in err and "pip install 'mlops-ci[mlflow]'" in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_core_module_is_still_a_bug(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'mlops_ci.nope'", name="mlops_ci.nope")
+
+    monkeypatch.setattr(cli, "main", broken)
+    with pytest.raises(ModuleNotFoundError):
+        main(["version"])
