@@ -34,8 +34,8 @@ _SHA_ARG = re.compile(r"^[0-9a-f]{7,40}$")
 _VERSION_ARG = re.compile(r"^v?[0-9]{1,9}$")
 
 USAGE = {
-    "rerun": "`{p} rerun` — run the PR workflow again (workflow_dispatch) for the PR's current head",
-    "report": "`{p} report` — regenerate and re-post the PR report",
+    "rerun": "`{p} rerun` — run the PR workflow again for the PR's current head, retraining every stage",
+    "report": "`{p} report` — regenerate and re-post the PR report (cached results: nothing unchanged retrains)",
     "promote": "`{p} promote [version]` — make the challenger (or that version) the champion, if it passes the gate",
     "approve": "`{p} approve [sha]` — let this fork PR's current head commit (or exactly `sha`) run on "
                "self-hosted runners",

@@ -157,7 +157,24 @@ def _workflow_run(ctx: RunContext, event: Mapping[str, Any]) -> None:
 
 
 def _workflow_dispatch(ctx: RunContext, event: Mapping[str, Any]) -> None:
-    ctx.details["inputs"] = dict(event.get("inputs") or {})
+    """A dispatch names its PR through inputs: `pr` and `sha`, as the ChatOps bot sends them.
+
+    Without this the run would look like a plain run of the default branch: the gate's check
+    and the report would land on the default branch's tip instead of the PR's head.
+    """
+    inputs = dict(event.get("inputs") or {})
+    ctx.details["inputs"] = inputs
+    number = str(inputs.get("pr") or "").strip().lstrip("#")
+    if not number:
+        return
+    if not number.isdigit() or int(number) < 1:
+        raise BadInput(f"workflow_dispatch input pr={inputs.get('pr')!r}: expected a pull request number")
+    sha = str(inputs.get("sha") or "").strip().lower()
+    if sha and not (len(sha) == 40 and all(c in "0123456789abcdef" for c in sha)):
+        raise BadInput(f"workflow_dispatch input sha={inputs.get('sha')!r}: expected a full 40-character commit SHA")
+    ctx.pull_request = PullRequestInfo(number=int(number), head_sha=sha or None)
+    if sha:
+        ctx.head_sha = sha
 
 
 def _schedule(ctx: RunContext, event: Mapping[str, Any]) -> None:

@@ -70,14 +70,15 @@ def guard(github_token: str | None, pr_number: int | None, head_sha: str | None,
         _finish(rt, allowed=True, fork=False, sha=head_sha or ctx.sha or "",
                 reason=f"`{ctx.event_name}` event without a pull request: no fork code to guard")
         return
-    number, sha, fork, gh = target
+    number, sha, base, fork, gh = target
     if not fork:
-        _finish(rt, allowed=True, fork=False, sha=sha, pr=number,
+        _finish(rt, allowed=True, fork=False, sha=sha, pr=number, base=base,
                 reason=f"PR #{number} comes from this repository, not a fork")
         return
     verdict = judge(gh or _client(env, ctx, github_token, rt), number, sha, event if _is_pr_event(ctx) else {},
                     approval_label, trusted_bots, command_prefix)
-    _finish(rt, allowed=verdict.allowed, fork=True, sha=sha, pr=number, reason=verdict.reason, verdict=verdict,
+    _finish(rt, allowed=verdict.allowed, fork=True, sha=sha, pr=number, base=base, reason=verdict.reason,
+            verdict=verdict,
             how=None if verdict.allowed else _how(sha, command_prefix, approval_label))
     if not verdict.allowed:
         raise GuardRefused(f"refusing to run fork PR #{number} on this runner: {verdict.reason}",
@@ -109,8 +110,12 @@ def _is_pr_event(ctx: "RunContext") -> bool:
 
 
 def _target(ctx: "RunContext", event: Mapping[str, Any], env: Mapping[str, str], token: str | None,
-            pr_number: int | None, head_sha: str | None) -> tuple[int, str, bool, Any] | None:
-    """(PR number, head SHA to judge, from a fork?, API client or None) — None when no PR is involved."""
+            pr_number: int | None, head_sha: str | None) -> tuple[int, str, str, bool, Any] | None:
+    """(PR number, head SHA to judge, base SHA, from a fork?, API client or None) — None without a PR.
+
+    The base SHA is handed on (output `base-sha`) because a dispatched run's event does not carry
+    it, and the report, gate and drift steps compare the head with it.
+    """
     if _is_pr_event(ctx) and ctx.pull_request is not None and pr_number in (None, ctx.pull_request.number):
         pr = ctx.pull_request
         sha = (pr.head_sha or "").lower()
@@ -119,7 +124,7 @@ def _target(ctx: "RunContext", event: Mapping[str, Any], env: Mapping[str, str],
         if head_sha and head_sha.lower() != sha:
             raise BadInput(f"--head-sha {head_sha[:12]} is not the head of PR #{pr.number} in this event "
                            f"({sha[:12]})")
-        return pr.number, sha, pr.from_fork, None
+        return pr.number, sha, pr.base_sha or "", pr.from_fork, None
     number = pr_number or (ctx.pull_request.number if ctx.pull_request else None)
     if number is None:
         return None
@@ -132,7 +137,8 @@ def _target(ctx: "RunContext", event: Mapping[str, Any], env: Mapping[str, str],
     sha = (head_sha or (pull.get("head") or {}).get("sha") or "").lower()
     if not _is_sha(sha):
         raise BadInput(f"PR #{number}: cannot tell its head commit")
-    return number, sha, head_repo is None or head_repo != base_repo, gh
+    base = str((pull.get("base") or {}).get("sha") or "")
+    return number, sha, base, head_repo is None or head_repo != base_repo, gh
 
 
 def _client(env: Mapping[str, str], ctx: "RunContext", token: str | None, rt: "Runtime") -> Any:
@@ -152,12 +158,13 @@ def _how(sha: str, prefix: str, label: str) -> str:
 
 
 def _finish(rt: "Runtime", *, allowed: bool, fork: bool, sha: str, reason: str, pr: int | None = None,
-            verdict: "GuardVerdict | None" = None, how: str | None = None) -> None:
+            base: str = "", verdict: "GuardVerdict | None" = None, how: str | None = None) -> None:
     """Outputs, job summary and a one-line log, written whether the guard passes or refuses."""
     rt.set_output("allowed", "true" if allowed else "false")
     rt.set_output("fork", "true" if fork else "false")
     rt.set_output("head-sha", sha)
     rt.set_output("pr", str(pr or ""))
+    rt.set_output("base-sha", base)
     rt.set_output("approved-by", verdict.approval.by if verdict and verdict.approval else "")
     rt.set_output("reason", reason)
     icon = "✅" if allowed else "⛔"

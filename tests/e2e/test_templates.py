@@ -120,10 +120,12 @@ def test_pr_template_comments_once_and_reports_the_gate(seeded_runner, fake_gith
     fake_github.add_pull(events.PR_NUMBER, head_sha=head, base_sha=base, head_ref="feature/lr")
     host_env, gpu_env = gpu_host(tmp_path, seeded_runner)
 
+    artifacts = tmp_path / "artifacts"
     result = seeded_runner.run(repo, text, event="pull_request", payload=same_repo_pr(base, head),
                                workflow_file="mlops-pr.yml", host_env=host_env,
                                env={"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
-                                    "MLOPS_CI_E2E_SOURCE": str(repo.path), **gpu_env},
+                                    "MLOPS_CI_E2E_SOURCE": str(repo.path), "MLOPS_CI_E2E_ARTIFACTS": str(artifacts),
+                                    **gpu_env},
                                secrets={"GITHUB_TOKEN": fake_github.token},
                                extra_args=local_repositories(text, toolkit), timeout=420)
     result.assert_ok()
@@ -138,6 +140,40 @@ def test_pr_template_comments_once_and_reports_the_gate(seeded_runner, fake_gith
     assert "Gate" in comment.body
     (check,) = fake_github.check_runs(head, CHECK)
     assert check.status == "completed" and check.conclusion == "success"
+    assert result.step("guard").outputs["base-sha"] == base
+    # the comment's pictures are inline; the files behind them (PNG plots, drift.html, gate.json…) are an artifact
+    uploaded = artifacts / "mlops-ci-out"
+    assert {"gate.json", "drift.html", "report.md", "repro.json"} <= {p.name for p in uploaded.iterdir()}
+
+
+def test_a_bot_dispatch_reports_on_the_pull_requests_head(seeded_runner, fake_github, tmp_path):
+    """`/mlops report` dispatches the PR template from the default branch: results go to the PR's head."""
+    text = template("mlops-pr.yml")
+    toolkit = ActRepo.create(tmp_path / "toolkit", repository="org/mlops-ci")
+    repo, base, head = make_project(tmp_path, "project", "mlops-pr.yml", text)
+    repo.git("checkout", "-q", "main")  # a dispatch runs the default branch's workflow, at its tip
+    fake_github.add_pull(events.PR_NUMBER, head_sha=head, base_sha=base, head_ref="feature/lr")
+    host_env, gpu_env = gpu_host(tmp_path, seeded_runner)
+    dispatch = copy.deepcopy(events.load("workflow_dispatch.json"))
+    dispatch.update(inputs={"pr": str(events.PR_NUMBER), "sha": head, "command": "report"},
+                    workflow=".github/workflows/mlops-pr.yml")
+    validate_event("workflow_dispatch", dispatch)
+
+    result = seeded_runner.run(repo, text, event="workflow_dispatch", payload=dispatch, workflow_file="mlops-pr.yml",
+                               host_env=host_env,
+                               env={"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
+                                    "MLOPS_CI_E2E_SOURCE": str(repo.path),
+                                    "MLOPS_CI_E2E_ARTIFACTS": str(tmp_path / "artifacts"), **gpu_env},
+                               secrets={"GITHUB_TOKEN": fake_github.token},
+                               extra_args=local_repositories(text, toolkit), timeout=420)
+    result.assert_ok()
+    guard = result.step("guard").outputs
+    assert (guard["head-sha"], guard["base-sha"], guard["pr"]) == (head, base, str(events.PR_NUMBER))
+    assert fake_github.check_runs(base, CHECK) == []  # not on the default branch's tip
+    (check,) = fake_github.check_runs(head, CHECK)
+    assert check.conclusion == "success"
+    (comment,) = fake_github.comments(events.PR_NUMBER)
+    assert "| 🟢 auc | 0.8 | 0.85 | +0.05 (+6.2%) |" in comment.body  # compared with the PR's base
 
 
 def test_fork_pr_report_goes_through_the_artifact_to_the_publish_template(seeded_runner, fake_github, tmp_path):
@@ -325,6 +361,14 @@ def test_main_then_release_templates_build_once_and_promote_the_digest(
     assert image_ref.startswith(repository + "@sha256:")
     (staging,) = fake_github.deployments("staging")
     assert staging.state == "success" and staging.sha == sha
+    # the registered version learned its image and where it runs (lineage by digest)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_server.url)
+    version = main_run.step("register").outputs["model-version"]
+    assert main_run.step("build").outputs["model-version"] == version
+    tags = client.get_model_version(MODEL, version).tags
+    assert tags["mlops-ci.image"] == image_ref and tags["mlops-ci.deployed.staging.image"] == image_ref
 
     repo.git("tag", "v1.2.3", sha)
     fake_github.set_ref("tags/v1.2.3", sha)
@@ -342,3 +386,6 @@ def test_main_then_release_templates_build_once_and_promote_the_digest(
     assert production.state == "success" and production.sha == sha
     (release,) = fake_github.releases()
     assert release.tag_name == "v1.2.3" and image_ref.split("@")[1] in release.body
+    assert client.get_model_version_by_alias(MODEL, "production").version == version
+    assert client.get_model_version(MODEL, version).tags["mlops-ci.deployed.production.image"] == image_ref
+    assert f"version **{version}**" in release.body and "| auc |" in release.body  # the model card, metrics and all

@@ -81,13 +81,28 @@ def test_workflow_run_from_a_fork_lists_no_pr():
 def test_dispatch_schedule_and_comment():
     dispatch = from_github(env_for("workflow_dispatch", "workflow_dispatch"), load("workflow_dispatch", "workflow_dispatch"))
     assert dispatch.details["inputs"]["reason"] == "weekly drift exceeded threshold"
-    assert dispatch.head_sha == "f" * 40
+    assert dispatch.head_sha == "f" * 40 and dispatch.pull_request is None
     schedule = from_github(env_for("schedule", "schedule"), load("schedule", "schedule"))
     assert schedule.details["schedule"] == "0 6 * * 1" and schedule.repository == REPO
     comment = from_github(env_for("issue_comment", "issue_comment.created"),
                           load("issue_comment.created", "issue_comment"))
     assert comment.pull_request.number == 42 and comment.details["comment_body"] == "/mlops rerun"
     assert comment.details["commenter"] == "mia-maintainer" and comment.head_sha is None
+
+
+def test_a_bot_dispatch_names_its_pull_request_through_inputs():
+    event = load("workflow_dispatch", "workflow_dispatch")
+    head = "a" * 40
+    event["inputs"] = {"pr": "42", "sha": head, "command": "report"}
+    validate_event("workflow_dispatch", event)
+    ctx = from_github(env_for("workflow_dispatch", "workflow_dispatch", sha="b" * 40), event)
+    assert ctx.pull_request.number == 42 and ctx.pull_request.head_sha == head
+    assert ctx.head_sha == head  # the PR's head, not the default branch's tip the run started from
+    assert ctx.sha == "b" * 40
+    for bad, key in (({"pr": "main"}, "input pr='main'"), ({"pr": "7", "sha": "abc123"}, "input sha='abc123'")):
+        event["inputs"] = bad
+        with pytest.raises(BadInput, match=key):
+            from_github(env_for("workflow_dispatch", "workflow_dispatch"), event)
 
 
 def test_detect_reads_the_event_file_and_rejects_bad_ones(tmp_path):
