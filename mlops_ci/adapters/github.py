@@ -19,6 +19,8 @@ from mlops_ci.errors import BadInput, MlopsError
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
+#: Prefix of installation tokens (``GITHUB_TOKEN`` and GitHub App tokens): they cannot call ``GET /user``.
+INSTALLATION_TOKEN_PREFIX = "ghs_"
 
 
 class GitHubError(MlopsError):
@@ -36,6 +38,8 @@ class Comment:
     node_id: str | None = None
     author: str | None = None
     html_url: str | None = None
+    #: ``User``, ``Bot`` or ``Organization`` (the comment's ``user.type``).
+    author_type: str | None = None
 
 
 @dataclass
@@ -91,6 +95,8 @@ class GitHub:
                                  retry=_make_retry(retry or RetryPolicy()), per_page=100,
                                  seconds_between_requests=None, seconds_between_writes=None)
         self._requester = self._gh.requester
+        self._installation_token = token.startswith(INSTALLATION_TOKEN_PREFIX)
+        self._viewer: tuple[str | None] | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, repository: str | None = None,
@@ -161,6 +167,24 @@ class GitHub:
         except GithubException as exc:
             raise GitHubError(_describe("POST", "graphql", exc)) from exc
         return data.get("data") or {}
+
+    def viewer_login(self) -> str | None:
+        """The login this token acts as (``GET /user``, asked at most once), or None when GitHub won't say.
+
+        Installation tokens (``GITHUB_TOKEN``, GitHub App tokens) get 403 "Resource not accessible by
+        integration" from ``GET /user``, so for them we do not ask at all.
+        """
+        if self._viewer is None:
+            login = None
+            if not self._installation_token:
+                try:
+                    login = (self.request("GET", "/user") or {}).get("login")
+                except GitHubError as exc:
+                    if exc.status not in (401, 403, 404):
+                        raise
+                    log.debug("GET /user: %s", exc)
+            self._viewer = (str(login) if login else None,)
+        return self._viewer[0]
 
     # -- comments -----------------------------------------------------------
     def issue_comments(self, number: int) -> list[Comment]:
@@ -320,9 +344,10 @@ def _error(method: str, url: str, exc: Any) -> GitHubError:
 
 
 def _comment(data: Mapping[str, Any]) -> Comment:
+    user = data.get("user") or {}
     return Comment(id=int(data["id"]), body=data.get("body") or "", created_at=str(data.get("created_at", "")),
-                   node_id=data.get("node_id"), author=(data.get("user") or {}).get("login"),
-                   html_url=data.get("html_url"))
+                   node_id=data.get("node_id"), author=user.get("login"), html_url=data.get("html_url"),
+                   author_type=user.get("type"))
 
 
 def _describe(method: str, url: str, exc: Any) -> str:

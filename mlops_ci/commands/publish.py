@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import click
 
@@ -29,7 +29,10 @@ if TYPE_CHECKING:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), envvar="MLOPS_CI_DIRECTORY")
 @option("--github-token", default=None, help="Token with pull-requests: write (default: $GITHUB_TOKEN).")
 @option("--head-sha", default=None, help="Commit the triggering run built (default: the workflow_run event's).")
-def publish(directory: Path, github_token: str | None, head_sha: str | None) -> None:
+@option("--comment-author", default=None,
+        help="Login the token comments as (e.g. 'my-app[bot]'); only its comments are ever edited or deleted. "
+             "Default: asked from GitHub for a personal token, else github-actions[bot].")
+def publish(directory: Path, github_token: str | None, head_sha: str | None, comment_author: str | None) -> None:
     """Post the report in DIRECTORY (written by `report --to-artifact`) to its pull request."""
     from mlops_ci.adapters.github import GitHub, IssueThread
     from mlops_ci.report.model import marker
@@ -69,8 +72,19 @@ def publish(directory: Path, github_token: str | None, head_sha: str | None) -> 
                        f"{expected_repo}; refusing to post")
 
     result = publish_sticky(IssueThread(gh, payload.pull_request), payload.body, marker(payload.marker_id),
-                            payload.mode, payload.hide_previous)  # type: ignore[arg-type]
+                            payload.mode, payload.hide_previous,  # type: ignore[arg-type]
+                            author=comment_author_of(gh, ws.env, comment_author))
     _announce(rt, result)
+
+
+def comment_author_of(gh: "GitHub", env: Mapping[str, str], explicit: str | None = None):  # noqa: ANN201
+    """Who our comments are by: ``explicit`` / ``MLOPS_CI_COMMENT_AUTHOR``, else (lazily) ``GET /user``.
+
+    The sticky policy falls back to ``github-actions[bot]`` when neither says (``GITHUB_TOKEN`` cannot
+    call ``GET /user``); a GitHub App token should name its ``<app-slug>[bot]`` login explicitly.
+    """
+    login = (explicit or env.get("MLOPS_CI_COMMENT_AUTHOR") or "").strip()
+    return login or gh.viewer_login
 
 
 def post_comment(ws: "Workspace", *, body: str, marker_id: str, target: "Target", mode: str,
@@ -82,7 +96,8 @@ def post_comment(ws: "Workspace", *, body: str, marker_id: str, target: "Target"
 
     gh = GitHub.from_env(ws.env, ws.context.repository, token, ws.runtime)
     thread = resolve_thread(gh, ws, target)
-    return publish_sticky(thread, body, marker(marker_id), mode, hide_previous)  # type: ignore[arg-type]
+    return publish_sticky(thread, body, marker(marker_id), mode, hide_previous,  # type: ignore[arg-type]
+                          author=comment_author_of(gh, ws.env))
 
 
 def resolve_thread(gh: "GitHub", ws: "Workspace", target: "Target"):  # noqa: ANN201 - a CommentThread

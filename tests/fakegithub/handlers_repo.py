@@ -4,7 +4,9 @@ GitHub facts reproduced: ``commits/{sha}/pulls`` finds PRs by head SHA and by
 merge commit; the PR list filters by ``state``/``head``/``base``; a commit
 comment needs a commit SHA GitHub can find (422 otherwise) and obeys the same
 65,536-character limit as issue comments; the permission endpoint reports
-``admin``/``write``/``read``/``none`` with the finer ``role_name``.
+``admin``/``write``/``read``/``none`` with the finer ``role_name``; ``GET /user``
+answers a personal access token with its user and an installation token
+(``GITHUB_TOKEN``, an App) with 403 "Resource not accessible by integration".
 """
 
 from __future__ import annotations
@@ -132,3 +134,17 @@ def collaborator_permission(ctx: Ctx) -> Reply:
         "push": permission in ("admin", "write"), "triage": role != "read" and permission != "none",
         "pull": permission != "none"}})
     return Reply(200, {"permission": permission, "role_name": role, "user": user})
+
+
+# -- the authenticated user ------------------------------------------------------
+@route("GET", "/user")
+def authenticated_user(ctx: Ctx) -> Reply:
+    if ctx.token.kind != "pat":
+        raise HttpError(403, "Resource not accessible by integration",
+                        doc="https://docs.github.com/rest/users/users#get-the-authenticated-user")
+    user = ctx.render.user(ctx.login)
+    user.update({"user_view_type": "public", "name": None, "company": None, "blog": "", "location": None,
+                 "email": None, "hireable": None, "bio": None, "public_repos": 0, "public_gists": 0,
+                 "followers": 0, "following": 0, "created_at": "2020-01-01T00:00:00Z",
+                 "updated_at": "2020-01-01T00:00:00Z"})
+    return Reply(200, user)
