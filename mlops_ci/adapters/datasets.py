@@ -106,9 +106,13 @@ class DataSource:
                     raise BadInput(f"{self.files[0]}: not UTF-8 text (column {', '.join(binary)})",
                                    hint="Re-encode the file as UTF-8, or name its encoding with --csv-encoding "
                                         "(e.g. latin-1, cp1252).")
-                # a column empty in the first block would be typed "null" and fail later: read it as text
-                self._schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                                          for f in schema])
+                # a column empty in the first block would be typed "null" and fail later: read it as text,
+                # marked as a guess: if it never holds a value, drift reports it as all null (like Parquet),
+                # not as a string column (a false "double -> string" type change)
+                from mlops_ci.drift.builder import UNTYPED_KEY
+
+                self._schema = pa.schema([pa.field(f.name, pa.string(), metadata={UNTYPED_KEY: b"null"})
+                                          if pa.types.is_null(f.type) else f for f in schema])
             else:
                 raise BadInput(f"{self.name}: a profile has no rows to read")
         return self._schema
@@ -184,6 +188,7 @@ class DataSource:
         if self._schema is None:
             self.schema  # noqa: B018 - fixes the column types from the first file for every file
         reader = self._csv_reader(path, cols)
+        untyped = self._untyped()
         try:
             while True:
                 try:
@@ -192,10 +197,18 @@ class DataSource:
                     return
                 except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
                     raise _csv_error(path, exc) from None
+                if untyped:
+                    batch = _nulls_as_null(batch, untyped)
                 for start in range(0, batch.num_rows, self.batch_rows):
                     yield batch.slice(start, self.batch_rows)
         finally:
             reader.close()
+
+    def _untyped(self) -> set[str]:
+        """CSV columns read as text because the first block had no value in them (see :attr:`schema`)."""
+        from mlops_ci.drift.builder import UNTYPED_KEY
+
+        return {f.name for f in self.schema if f.metadata and UNTYPED_KEY in f.metadata}
 
     def partitions(self) -> list["DataSource"]:
         """One source per file: the unit of work a distributed engine schedules."""
@@ -213,6 +226,25 @@ class DataSource:
         if self.format == "table" and self.table is not None:
             return self.table.num_rows
         return None
+
+
+def _nulls_as_null(batch: pa.RecordBatch, names: set[str]) -> pa.RecordBatch:
+    """Empty cells (and "NA", "null", …) of guessed-as-text columns become nulls.
+
+    Arrow typed these columns "null" from exactly those cells in the first block; read as text they
+    would be the value ``""``, and an entirely empty column would look like a string column full of
+    one category instead of a column without values.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    missing = pa.array(pacsv.ConvertOptions().null_values, pa.string())
+    arrays = []
+    for field, arr in zip(batch.schema, batch.columns):
+        if field.name in names and pa.types.is_string(arr.type):
+            arr = pc.if_else(pc.is_in(arr, value_set=missing), pa.scalar(None, arr.type), arr)
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
 def _first_line(exc: BaseException) -> str:

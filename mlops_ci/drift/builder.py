@@ -44,6 +44,22 @@ class BuildOptions:
     cache_bytes: int = 256 << 20
 
 
+#: Field metadata a reader puts on a column whose type it could not infer (a CSV column empty in the
+#: first block is read as text). If such a column turns out to hold no value at all, its profile is the
+#: one of a null-typed column (dtype ``null``, kind ``empty``): "no value", not "a string column".
+UNTYPED_KEY = b"mlops_ci.untyped"
+
+
+def untyped_columns(schema: pa.Schema) -> set[str]:
+    """Columns whose type was guessed by the reader rather than declared (see :data:`UNTYPED_KEY`)."""
+    return {f.name for f in schema if pa.types.is_null(f.type) or (f.metadata and UNTYPED_KEY in f.metadata)}
+
+
+def all_null_column(name: str, rows: int) -> ColumnProfile:
+    """The profile of a column without a single value: the same whatever the file format."""
+    return ColumnProfile(name=name, dtype="null", kind="empty", numeric=NumericStats(nulls=rows))
+
+
 def column_kind(t: pa.DataType) -> Kind:
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
         return "numeric"
@@ -221,6 +237,7 @@ class ProfileBuilder:
         self.source = source
         self.dtypes = {f.name: str(f.type) for f in schema}
         self.kinds: dict[str, Kind] = {f.name: column_kind(f.type) for f in schema}
+        self.untyped = untyped_columns(schema)
         self.pass_no = 0
         self.rows = 0
         self.numeric: dict[str, NumericState] = {}
@@ -346,8 +363,8 @@ class ProfileBuilder:
                     col.numeric.histogram = Histogram(grid.edges, grid.counts, grid.sums, grid.atoms)
             elif name in self.categorical:
                 col.categorical = self.categorical[name].stats(self.options.top_k)
-            elif kind == "empty":
-                col.numeric = NumericStats(nulls=self.rows)
+            if kind == "empty" or (name in self.untyped and col.nulls == self.rows):
+                col = all_null_column(name, self.rows)
             columns[name] = col
         from mlops_ci import __version__
 

@@ -48,11 +48,32 @@ class Counter:
     examples: list[Any] = field(default_factory=list)
 
     def add(self, total: int, violations: int, examples: list[Any]) -> None:
+        """Fold in counts and examples; examples stay distinct (first seen first), at most :data:`EXAMPLES`."""
         self.total += total
         self.violations += violations
-        room = EXAMPLES - len(self.examples)
-        if room > 0:
-            self.examples.extend(examples[:room])
+        if len(self.examples) >= EXAMPLES:
+            return
+        seen = {_example_key(x) for x in self.examples}
+        for x in examples:
+            key = _example_key(x)
+            if key not in seen:
+                seen.add(key)
+                self.examples.append(x)
+                if len(self.examples) >= EXAMPLES:
+                    return
+
+
+def _example_key(x: Any) -> Any:
+    """Equality of examples: NaN equals NaN, ``inf`` the float equals ``"inf"`` the label."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return ("float", str(x))
+    if x in ("inf", "-inf", "nan"):
+        return ("float", x)
+    try:
+        hash(x)
+    except TypeError:
+        return ("repr", repr(x))
+    return x
 
 
 @dataclass
@@ -141,6 +162,8 @@ def family(dtype: str) -> str:
 
 def dtype_matches(actual: str, expected: str) -> bool:
     fam = family(actual)
+    if fam == "null":  # no value at all (null-typed, or a CSV column left empty): no type to contradict
+        return True
     want = expected.lower()
     if want in FAMILIES:
         if want == "number":
@@ -171,7 +194,9 @@ def schema_results(reference: Profile | None, current: Profile, cfg: ContractsCo
                                       f"column '{name}' ({ref.dtype}) is in the reference but not in current data",
                                       source="contracts.schema_changes.missing_column"))
             continue
-        if ref.dtype != cur.dtype:
+        # a column without a single value has no type to compare (a CSV reader cannot even infer one):
+        # it is reported as all null (below), not as a type change
+        if ref.dtype != cur.dtype and not (is_all_null(ref) or is_all_null(cur)):
             same = comparable(ref.dtype, cur.dtype)
             out.append(ContractResult(
                 "schema.dtype_change", name, "warn" if same else rules.dtype_change, False,
@@ -199,11 +224,29 @@ def _quality(name: str, ref: ColumnProfile, cur: ColumnProfile, non_finite: str)
                                       violations=n.non_finite, total=n.count + n.non_finite,
                                       examples=[x for x, k in (("nan", n.nan), ("inf", n.posinf), ("-inf", n.neginf))
                                                 if k], source="contracts.schema_changes.non_finite"))
-    if ref.valid and not cur.valid and (cur.nulls or cur.kind == "empty"):
+    if not is_all_null(ref) and not cur.valid and (cur.nulls or cur.kind == "empty"):
         out.append(ContractResult("schema.all_null", name, "warn", False,
                                   f"column '{name}' has no usable value in current data (all null)",
                                   violations=cur.nulls, total=cur.nulls, source="contracts.schema_changes"))
+    elif is_all_null(ref) and not is_all_null(cur):
+        out.append(ContractResult("schema.all_null", name, "warn", False,
+                                  f"column '{name}' has no value in the reference (all null): drift not tested",
+                                  violations=ref.nulls, total=ref.nulls, source="contracts.schema_changes"))
     return out
+
+
+def is_all_null(col: ColumnProfile) -> bool:
+    """No value at all: null-typed (Parquet ``null``, or a CSV column that was empty), or nothing but nulls.
+
+    NaN and ±inf are values (reported as non-finite), so a column of NaN is not all null.
+    """
+    if col.kind == "empty" or family(col.dtype) == "null":
+        return True
+    if col.numeric is not None:
+        return col.numeric.count == 0 and col.numeric.non_finite == 0
+    if col.categorical is not None:
+        return col.categorical.count == 0
+    return False
 
 
 def evaluate(checks: list[Check], current: Profile, counters: dict[str, Counter]) -> list[ContractResult]:

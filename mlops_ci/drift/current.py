@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlops_ci.drift import histogram as H
-from mlops_ci.drift.builder import (BatchSource, BuildOptions, CategoricalState, NumericState, column_kind,
-                                    numeric_values, prefetch)
+from mlops_ci.drift.builder import (BatchSource, BuildOptions, CategoricalState, NumericState, all_null_column,
+                                    column_kind, numeric_values, prefetch, untyped_columns)
 from mlops_ci.drift.contracts import EXAMPLES, Check, Counter
 from mlops_ci.drift.profile import ColumnProfile, Histogram, Profile
 
@@ -55,6 +55,8 @@ class CurrentScanner:
         self.dtypes = {f.name: str(f.type) for f in schema}
         self.types = {f.name: f.type for f in schema}
         self.kinds = {f.name: column_kind(f.type) for f in schema}
+        #: types guessed by the reader: a column of them with no value at all is reported as all null
+        self.untyped = untyped_columns(schema)
         self.grids: dict[str, np.ndarray] = {}
         for name, kind in self.kinds.items():
             if kind in ("numeric", "datetime") and reference is not None:
@@ -136,19 +138,22 @@ class CurrentScanner:
                 below = int(np.searchsorted(s, check.min, side="left")) if check.min is not None else 0
                 above = s.size - int(np.searchsorted(s, check.max, side="right")) if check.max is not None else 0
                 inf = (neginf if check.min is not None else 0) + (posinf if check.max is not None else 0)
-                # the most extreme offenders on each side
-                examples = [float(x) for x in s[:min(below, EXAMPLES)]] + \
-                    [float(x) for x in s[s.size - min(above, EXAMPLES):][::-1]] + ["inf"] * min(inf, 1)
+                # the most extreme distinct offenders on each side
+                examples = [float(x) for x in _distinct_sorted(s[:below])] + \
+                    [float(x) for x in _distinct_sorted(s[s.size - above:][::-1])] + ["inf"] * min(inf, 1)
                 st.counters[check.id].add(s.size + posinf + neginf, below + above + inf, examples)
             if name in self.unique:
-                st.hashes[name].append(H.float_keys(s))
+                # ±inf are values: ten +inf are duplicates. NaN is not a value (like a null): left out
+                infs = np.repeat(np.array([np.inf, -np.inf]), [posinf, neginf]) if posinf or neginf else None
+                st.hashes[name].append(H.float_keys(s if infs is None else np.concatenate([s, infs])))
         for check, value_set in self.sets.get(name, ()):
             valid = pc.drop_null(arr)
             if pa.types.is_dictionary(valid.type):
                 valid = valid.dictionary_decode()
             bad = pc.invert(pc.is_in(valid, value_set=value_set))
             n_bad = int(pc.sum(bad).as_py() or 0)
-            examples = pc.filter(valid, bad).slice(0, EXAMPLES).to_pylist() if n_bad else []
+            # distinct offenders, in order of first appearance (pc.unique keeps it)
+            examples = pc.unique(pc.filter(valid, bad)).slice(0, EXAMPLES).to_pylist() if n_bad else []
             st.counters[check.id].add(len(valid), n_bad, examples)
         if name in self.unique and name in st.categorical:
             st.hashes[name].append(_hash_strings(arr))
@@ -192,10 +197,9 @@ class CurrentScanner:
                     col.numeric.histogram = Histogram(self.grids[name], counts, sums, None, at_edges)
             elif name in st.categorical:
                 col.categorical = st.categorical[name].stats(top_k=self.options.max_categories)
-            elif kind == "empty":
-                from mlops_ci.drift.profile import NumericStats
-
-                col.numeric = NumericStats(nulls=st.rows)
+            # the schema is fixed before the first batch; whether a guessed type had any value is known now
+            if kind == "empty" or (name in self.untyped and col.nulls == st.rows):
+                col = all_null_column(name, st.rows)
             columns[name] = col
         from mlops_ci import __version__
 
@@ -218,6 +222,19 @@ class CurrentScanner:
                 for v in values:
                     if v not in counter.examples and len(counter.examples) < EXAMPLES:
                         counter.examples.append(v)
+
+
+def _distinct_sorted(s: np.ndarray) -> np.ndarray:
+    """The first :data:`EXAMPLES` distinct values of a monotonic array, in its order."""
+    out: list[float] = []
+    i = 0
+    while i < s.size and len(out) < EXAMPLES:  # a run of equal values is skipped by one binary search
+        out.append(s[i])
+        if s.size > 1 and s[-1] < s[0]:  # descending
+            i = s.size - int(np.searchsorted(s[::-1], s[i], side="left"))
+        else:
+            i = int(np.searchsorted(s, s[i], side="right"))
+    return np.asarray(out, dtype=np.float64)
 
 
 def _hash_strings(arr: pa.Array) -> np.ndarray:

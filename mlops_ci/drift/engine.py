@@ -17,7 +17,8 @@ import numpy as np
 from mlops_ci.drift import histogram as H
 from mlops_ci.drift import stats as S
 from mlops_ci.drift.config import P_VALUE_METHODS, ContractsConfig, DriftConfig
-from mlops_ci.drift.contracts import Check, Counter, checks_from_config, comparable, evaluate, schema_results
+from mlops_ci.drift.contracts import (Check, Counter, checks_from_config, comparable, evaluate, is_all_null,
+                                      schema_results)
 from mlops_ci.drift.profile import ColumnProfile, NumericStats, Profile
 from mlops_ci.drift.report import ColumnDrift, DriftReport
 from mlops_ci.drift.selection import choose, is_ignored
@@ -62,6 +63,10 @@ def column_drift(ref: ColumnProfile, cur: ColumnProfile, config: DriftConfig) ->
                 reference=_summary(ref), current=_summary(cur))
     if is_ignored(config, ref.name):
         return ColumnDrift(ref.name, None, None, status="ignored", reason="ignored by drift config", **base)
+    if is_all_null(ref) or is_all_null(cur):  # before the type: a column without values has none to compare
+        side = "reference" if is_all_null(ref) else "current data"
+        return ColumnDrift(ref.name, None, None, status="skipped",
+                           reason=f"no usable value in {side}: all null (no drift test possible)", **base)
     if not comparable(ref.dtype, cur.dtype):
         return ColumnDrift(ref.name, None, None, status="skipped",
                            reason=f"type changed ({ref.dtype} -> {cur.dtype}): not tested", **base)

@@ -361,6 +361,18 @@ def top_values(counts: dict[Any, int], top_k: int) -> tuple[list[Any], list[int]
     return [k for k, _ in head], [int(v) for _, v in head], int(sum(v for _, v in ordered[top_k:]))
 
 
+def _with_nulls(col: ColumnProfile, nulls: int) -> ColumnProfile:
+    """``col`` plus ``nulls`` more null rows (merged with an all-null partition of the same column)."""
+    out = replace(col)
+    if col.numeric is not None:
+        out.numeric = replace(col.numeric, nulls=col.numeric.nulls + nulls)
+    elif col.categorical is not None:
+        out.categorical = replace(col.categorical, nulls=col.categorical.nulls + nulls)
+    else:
+        out.numeric = NumericStats(nulls=nulls)
+    return out
+
+
 def merge_profiles(a: Profile, b: Profile, *, max_categories: int = 100_000, distinct_cap: int = 64) -> Profile:
     """The profile of the union of two partitions (see :func:`merge_histograms` for the one approximate part)."""
     if a.bins != b.bins:
@@ -371,6 +383,9 @@ def merge_profiles(a: Profile, b: Profile, *, max_categories: int = 100_000, dis
     columns: dict[str, ColumnProfile] = {}
     for name, ca in a.columns.items():
         cb = b.columns[name]
+        if ca.kind == "empty" or cb.kind == "empty":  # a partition where the column had no value at all
+            columns[name] = _with_nulls(cb if ca.kind == "empty" else ca, a.rows if ca.kind == "empty" else b.rows)
+            continue
         if ca.kind != cb.kind:
             raise BadInput(f"cannot merge profiles: column '{name}' is {ca.kind} ({ca.dtype}) on one side and "
                            f"{cb.kind} ({cb.dtype}) on the other")

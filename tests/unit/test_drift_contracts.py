@@ -48,7 +48,8 @@ def test_native_column_checks_count_violations_with_examples():
     assert not age.passed and age.violations == 10 and age.total == 5000
     assert age.examples[:2] == [-1.0, 158.0]  # the most extreme on each side
     plan = r[("in_set", "plan")]
-    assert not plan.passed and plan.severity == "warn" and plan.violations == 5 and plan.examples == ["legacy"] * 5
+    assert not plan.passed and plan.severity == "warn" and plan.violations == 5
+    assert plan.examples == ["legacy"]  # five offenders, one distinct value
     ident = r[("unique", "id")]
     assert not ident.passed and ident.violations == 6 and ident.examples == [7.0]  # 5 new copies + the original 7
     assert r[("not_null", "id")].passed
@@ -129,3 +130,48 @@ def test_dtype_families():
     assert dtype_matches("int32", "number") and dtype_matches("double", "float64")
     assert dtype_matches("dictionary<values=string, indices=int32, ordered=0>", "categorical")
     assert not dtype_matches("string", "integer")
+
+
+def test_examples_are_distinct_in_order_up_to_the_limit():
+    n = 3000
+    ref = pd.DataFrame({"cat": ["x", "y"] * (n // 2), "v": np.linspace(0, 10, n)})
+    cur = ref.copy()
+    cur.loc[:9, "cat"] = ["z", "z", "z", "w", "z", "w", "a", "b", "c", "d"]  # 6 distinct offenders
+    cur.loc[:11, "v"] = [-3.0, -3.0, -3.0, -2.0, -2.0, -1.0, 20.0, 20.0, 30.0, 30.0, 30.0, 40.0]
+    contracts = ContractsConfig.model_validate({"columns": {"cat": {"allowed": ["x", "y"]},
+                                                            "v": {"min": 0, "max": 15}}})
+    r = by_check(drift_of(ref, cur, contracts=contracts))
+    cat = r[("in_set", "cat")]
+    assert cat.violations == 10 and cat.examples == ["z", "w", "a", "b", "c"]  # first seen first, at most 5
+    v = r[("between", "v")]
+    assert v.violations == 12 and v.examples == [-3.0, -2.0, -1.0, 40.0, 30.0]  # most extreme first, each once
+
+
+def test_examples_stay_distinct_across_batches():
+    from tests.unit.drift_helpers import current_of, profile_of
+
+    ref = pd.DataFrame({"cat": ["x", "y"] * 1000})
+    cur = pd.DataFrame({"cat": ["z", "x"] * 1000})
+    contracts = ContractsConfig.model_validate({"columns": {"cat": {"allowed": ["x", "y"]}}})
+    _, counters = current_of(cur, profile_of(ref), contracts, batch_rows=100)
+    (counter,) = counters.values()
+    assert counter.violations == 1000 and counter.examples == ["z"]
+
+
+def test_unique_counts_duplicated_infinities_but_not_nan():
+    n = 2000
+    ref = pd.DataFrame({"k": np.arange(n, dtype=float)})
+    contracts = ContractsConfig.model_validate({"columns": {"k": {"unique": True}}})
+    cur = ref.copy()
+    cur.loc[:9, "k"] = np.inf  # ten +inf: nine duplicates of the first, all ten counted as duplicated
+    r = by_check(drift_of(ref, cur, contracts=contracts))[("unique", "k")]
+    assert not r.passed and r.violations == 10 and r.total == n and r.to_dict()["examples"] == ["inf"]
+    cur = ref.copy()
+    cur.loc[:1, "k"] = [np.inf, -np.inf]  # one of each: distinct values, no duplicate
+    assert by_check(drift_of(ref, cur, contracts=contracts))[("unique", "k")].passed
+    k = np.arange(n, dtype=float)
+    k[:10] = np.nan  # NaN is "no value", like a null: not counted, not a duplicate
+    cur_nan = pa.table({"k": k})  # pandas would turn NaN into nulls on the way to Arrow
+    assert cur_nan.column("k").null_count == 0
+    r = by_check(drift_of(ref, cur_nan, contracts=contracts))[("unique", "k")]
+    assert r.passed and r.total == n - 10

@@ -197,3 +197,18 @@ def test_drift_from_stored_profile_equals_drift_from_data():
     again = compare(stored, current)
     assert [(c.name, c.statistic, c.drifted) for c in direct.columns] == \
         [(c.name, c.statistic, c.drifted) for c in again.columns]
+
+
+def test_merging_a_part_where_a_column_has_no_value():
+    """A null-typed column in one part (an empty CSV column, a Parquet null) takes the other part's type."""
+    rng = np.random.default_rng(8)
+    full = pa.table({"v": rng.normal(size=500), "s": pa.array(rng.choice(["a", "b"], 500))})
+    empty = pa.table({"v": pa.nulls(300), "s": pa.nulls(300)})
+    for a, b in ((full, empty), (empty, full)):
+        merged = P.merge_profiles(profile_of(a), profile_of(b))
+        v, s = merged.columns["v"], merged.columns["s"]
+        assert merged.rows == 800
+        assert (v.dtype, v.kind, s.dtype, s.kind) == ("double", "numeric", "string", "categorical")
+        assert (v.nulls, v.valid, s.nulls, s.valid) == (300, 500, 300, 500)
+    both = P.merge_profiles(profile_of(empty), profile_of(empty)).columns["v"]
+    assert (both.dtype, both.kind, both.nulls) == ("null", "empty", 600)
