@@ -19,7 +19,8 @@
 #                                     atomic rename once it is complete and passed the health check
 #   <cache-dir>/<version>/.lock       flock(1) lock serialising installs of that version
 # A venv is reused when check_venv.py passes with its own interpreter (right mlops-ci version,
-# Python version and every requirement of mlops-ci[extras] installed) and bin/mlops-ci runs.
+# Python version and every requirement of mlops-ci[extras] installed), bin/mlops-ci runs, and, for
+# an install from source, the venv was built from the same source (digest in .mlops-ci-setup).
 # Anything else (missing, half-installed, wrong version) is rebuilt; nothing outside
 # <cache-dir>/<version> is ever modified or deleted.
 set -euo pipefail
@@ -85,6 +86,16 @@ fi
 entry="$cache_dir/$version"
 venv="$entry/venv"
 
+# Installing from the action's own source tree: the version alone does not name the code (a tag
+# such as @v1 moves to new commits before pyproject's version changes), so a venv this script
+# built records a digest of the source and is rebuilt when the source differs.
+src_digest=""
+if [ "$version" = "$src_version" ]; then
+  src_digest="$(cd "$src" && find pyproject.toml requirements.lock mlops_ci -type f \
+                  ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null | LC_ALL=C sort \
+                | xargs -d '\n' sha256sum | sha256sum | cut -c1-16)"
+fi
+
 # ---- helpers --------------------------------------------------------------------------------
 healthy() {  # healthy VENV [quiet]: the venv exists, has the right toolkit and all its requirements
   local v="$1" why
@@ -96,6 +107,12 @@ healthy() {  # healthy VENV [quiet]: the venv exists, has the right toolkit and 
   fi
   "$v/bin/mlops-ci" version >/dev/null 2>&1 \
     || { [ -n "${2:-}" ] || log "mlops-ci in $v does not run"; return 1; }
+  # a venv built here from another source tree (a venv seeded by hand carries no record)
+  if [ -n "$src_digest" ] && [ -f "$v/.mlops-ci-setup" ] \
+     && ! grep -qx "source=$src_digest" "$v/.mlops-ci-setup"; then
+    [ -n "${2:-}" ] || log "cached venv $v was built from other mlops-ci sources than $src"
+    return 1
+  fi
 }
 
 lock_fd=""
@@ -161,8 +178,8 @@ install_venv() {  # install_venv NEWDIR
     die "pip install of mlops-ci $version failed (output above)"
   fi
   rm -rf "$tmp"
-  printf 'version=%s\nextras=%s\npython=%s\ninstalled=%s\n' \
-    "$version" "$extras" "$python_xy" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$new/.mlops-ci-setup"
+  printf 'version=%s\nextras=%s\npython=%s\nsource=%s\ninstalled=%s\n' \
+    "$version" "$extras" "$python_xy" "$src_digest" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$new/.mlops-ci-setup"
   healthy "$new" || { rm -rf "$new"; die "the freshly installed venv failed its health check (see above)"; }
 }
 

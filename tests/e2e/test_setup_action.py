@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import sysconfig
 from pathlib import Path
@@ -177,6 +178,15 @@ def test_broken_cache_is_reinstalled_then_reused(act_runner: ActRunner, act_repo
     assert len((tmp_path / "venvs-created").read_text().splitlines()) == 1
     assert [p.name for p in (cache / __version__).iterdir() if p.name.startswith("venv-")] == \
         [Path(setup.outputs["venv-path"]).name]
+
+    # the same version from other sources (a moved @v1 tag): the venv built from the old ones is replaced
+    stamp = Path(setup.outputs["venv-path"]) / ".mlops-ci-setup"
+    assert re.search(r"^source=[0-9a-f]{16}$", stamp.read_text(), re.M)
+    stamp.write_text(re.sub(r"^source=.*$", "source=0123456789abcdef", stamp.read_text(), flags=re.M))
+    third = act_runner.run(repo, workflow, timeout=300).assert_ok()
+    assert third.step("setup").outputs["cache-hit"] == "false"
+    assert "was built from other mlops-ci sources" in third.step("setup").log
+    assert third.step("setup").outputs["venv-path"] != setup.outputs["venv-path"]
 
 
 def test_concurrent_jobs_install_once(act_runner: ActRunner, act_repo, fake_python: Path, tmp_path: Path):
