@@ -196,7 +196,7 @@ def schema_results(reference: Profile | None, current: Profile, cfg: ContractsCo
             continue
         # a column without a single value has no type to compare (a CSV reader cannot even infer one):
         # it is reported as all null (below), not as a type change
-        if ref.dtype != cur.dtype and not (is_all_null(ref) or is_all_null(cur)):
+        if _logical(ref.dtype) != _logical(cur.dtype) and not (is_all_null(ref) or is_all_null(cur)):
             same = comparable(ref.dtype, cur.dtype)
             out.append(ContractResult(
                 "schema.dtype_change", name, "warn" if same else rules.dtype_change, False,
@@ -211,6 +211,12 @@ def schema_results(reference: Profile | None, current: Profile, cfg: ContractsCo
                                           f"column '{name}' ({cur.dtype}) is new: not in the reference",
                                           source="contracts.schema_changes.new_column"))
     return out
+
+
+def _logical(dtype: str) -> str:
+    """Arrow's 64-bit-offset twins are the same data: pandas writes `large_string`, CSV reads `string`."""
+    return {"large_string": "string", "large_utf8": "string", "utf8": "string",
+            "large_binary": "binary"}.get(dtype, dtype)
 
 
 def _quality(name: str, ref: ColumnProfile, cur: ColumnProfile, non_finite: str) -> list[ContractResult]:

@@ -175,3 +175,11 @@ def test_unique_counts_duplicated_infinities_but_not_nan():
     assert cur_nan.column("k").null_count == 0
     r = by_check(drift_of(ref, cur_nan, contracts=contracts))[("unique", "k")]
     assert r.passed and r.total == n - 10
+
+
+def test_large_string_is_not_a_type_change():
+    """pandas writes text to Parquet as large_string; the same column from CSV reads as string."""
+    plans = np.random.default_rng(3).choice(["basic", "pro"], 3000)
+    ref = pa.table({"plan": pa.array(plans, pa.string())})
+    cur = pa.table({"plan": pa.array(plans, pa.large_string())})
+    assert not [r for r in drift_of(ref, cur).contracts if r.check == "schema.dtype_change"]
