@@ -104,9 +104,18 @@ def estimate(stages: Iterable[tuple[str, str, float]], total_seconds: float, *, 
 
 
 def registry_tags(cost: CostEstimate) -> dict[str, str]:
-    """Flat string tags for the model version (MLflow tags are strings)."""
+    """Flat string tags for the model version (MLflow tags are strings).
+
+    They describe the repro of the job that registers: on main that is usually a restore from the
+    DVC run-cache, whose cost is not the training's, so the tags say how many stages really ran.
+    """
+    ran = [s for s in cost.stages if s.status == "ran"]
     tags = {PREFIX + "wall_seconds": f"{cost.seconds:.1f}", PREFIX + "gpus": str(cost.gpus),
-            PREFIX + "gpu_hours": f"{cost.gpu_hours:.4f}"}
+            PREFIX + "gpu_hours": f"{cost.gpu_hours:.4f}",
+            PREFIX + "stages_ran": f"{len(ran)} of {len(cost.stages)}"}
+    if cost.stages and not ran:
+        tags[PREFIX + "note"] = ("every stage was restored from the DVC run-cache: this is the cost of the "
+                                 "restore; the training was paid for in the pull request's run")
     if cost.gpu_names:
         tags[PREFIX + "gpu_names"] = ", ".join(sorted(set(cost.gpu_names)))
     if cost.amount is not None:

@@ -75,10 +75,13 @@ def test_round_trip_and_registry_tags():
     assert registry_tags(cost) == {
         "mlops-ci.cost.wall_seconds": "1860.0", "mlops-ci.cost.gpus": "2", "mlops-ci.cost.gpu_hours": "1.0333",
         "mlops-ci.cost.gpu_names": "NVIDIA A100", "mlops-ci.cost.amount": "3.6167",
-        "mlops-ci.cost.currency": "EUR", "mlops-ci.cost.runner": "gpu-a100"}
+        "mlops-ci.cost.currency": "EUR", "mlops-ci.cost.runner": "gpu-a100", "mlops-ci.cost.stages_ran": "2 of 3"}
     unpriced = estimate(STAGES, 10.0, gpus=0, config=CostConfig())
     assert set(registry_tags(unpriced)) == {"mlops-ci.cost.wall_seconds", "mlops-ci.cost.gpus",
-                                            "mlops-ci.cost.gpu_hours"}
+                                            "mlops-ci.cost.gpu_hours", "mlops-ci.cost.stages_ran"}
+    restored = estimate([(n, "cached", 0.4) for n, _, _ in STAGES], 2.0, gpus=1, config=PRICES, labels=["gpu-a100"])
+    tags = registry_tags(restored)
+    assert tags["mlops-ci.cost.stages_ran"] == "0 of 3" and "restored from the DVC run-cache" in tags["mlops-ci.cost.note"]
 
 
 @pytest.mark.parametrize("text, line, key, fragment", [
