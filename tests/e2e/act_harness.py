@@ -93,7 +93,7 @@ TOOLKIT_PATHS = ("action.yml", "actions", "mlops_ci", "pyproject.toml", "require
 #: runs-on labels mapped to the host. act picks the first label of `runs-on` that has a mapping,
 #: so `runs-on: [self-hosted, gpu]` and `runs-on: ubuntu-latest` both run here; a job whose labels
 #: are all unmapped (e.g. windows-latest) is skipped ("Skipping unsupported platform").
-HOST_LABELS = ("ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04", "self-hosted", "linux", "x64", "gpu")
+HOST_LABELS = ("ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04", "self-hosted", "linux", "x64", "gpu", "docker")
 
 #: Pinned actions/checkout. act skips a checkout of the repository under test (it copies the
 #: working tree instead), so this never downloads anything, and `uses: ./actions/...` resolves.
