@@ -4,7 +4,8 @@ Runs in a `workflow_run` job: it has a write token, and it must never run the
 PR's code — it only reads the payload, which it treats as untrusted. The
 story: read and validate the payload; check that it was built from the very
 commit the triggering run built, and that this commit is still the head of the
-PR it names; then post it with the same sticky policy as `mlops-ci report`.
+PR it names; then post it with the same sticky policy as `mlops-ci report`; and when the run evaluated the
+gate, report its verdict as the check run the fork's read-only token could not create.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mlops_ci.errors import BadInput
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.github import GitHub
+    from mlops_ci.report.payload import Payload
     from mlops_ci.report.target import Target
     from mlops_ci.sticky import PublishResult
     from mlops_ci.workspace import Workspace
@@ -32,7 +34,10 @@ if TYPE_CHECKING:
 @option("--comment-author", default=None,
         help="Login the token comments as (e.g. 'my-app[bot]'); only its comments are ever edited or deleted. "
              "Default: asked from GitHub for a personal token, else github-actions[bot].")
-def publish(directory: Path, github_token: str | None, head_sha: str | None, comment_author: str | None) -> None:
+@option("--check-name", default="mlops-ci / gate", show_default=True,
+        help="Check run that reports the gate verdict carried in DIRECTORY (needs checks: write).")
+def publish(directory: Path, github_token: str | None, head_sha: str | None, comment_author: str | None,
+            check_name: str) -> None:
     """Post the report in DIRECTORY (written by `report --to-artifact`) to its pull request."""
     from mlops_ci.adapters.github import GitHub, IssueThread
     from mlops_ci.report.model import marker
@@ -75,6 +80,42 @@ def publish(directory: Path, github_token: str | None, head_sha: str | None, com
                             payload.mode, payload.hide_previous,  # type: ignore[arg-type]
                             author=comment_author_of(gh, ws.env, comment_author))
     _announce(rt, result)
+    if payload.gate is not None:
+        report_gate(gh, rt, ctx, payload, check_name)
+
+
+def report_gate(gh: "GitHub", rt, ctx, payload: "Payload", check_name: str) -> None:  # noqa: ANN001
+    """The check run a fork's read-only token could not create, from the verdict its run evaluated.
+
+    The verdict is as trustworthy as the commit that produced it: the guard let that commit run
+    only after a maintainer approved it. It is re-rendered from its fields, never posted as is,
+    and a verdict that cannot be read completes the check as failure (fail closed).
+    """
+    from mlops_ci.checks import CheckOutcome, CheckRun
+    from mlops_ci.gate.verdict import GateVerdict, render_markdown
+
+    run_id = ctx.details.get("triggering_run_id")
+    run_url = (f"{ctx.server_url}/{ctx.repository}/actions/runs/{run_id}" if run_id and ctx.repository
+               else ctx.run_url)
+    check = CheckRun(gh, check_name, str(payload.head_sha), run_url)
+    try:
+        verdict = GateVerdict.from_dict(payload.gate or {})
+        if verdict.conclusion not in ("success", "failure", "neutral"):
+            raise ValueError(f"conclusion {verdict.conclusion!r} is not success, failure or neutral")
+        summary = render_markdown(verdict)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        check.fail(f"the fork pull request's run left a gate verdict that cannot be read: "
+                   f"{type(exc).__name__}: {exc}")
+        rt.set_output("check-conclusion", "failure")
+        click.echo(f"check {check_name!r}: failure (unreadable verdict)")
+        return
+    where = f"[the fork pull request's run]({run_url})" if run_url else "the fork pull request's run"
+    provenance = (f"> Evaluated in {where} on commit `{payload.head_sha[:12]}`, which a maintainer approved "
+                  "before it ran; reported here by `mlops-ci publish`, because a fork's token cannot "
+                  "create check runs.\n\n")
+    check.complete(CheckOutcome(verdict.conclusion, verdict.title, provenance + summary))
+    rt.set_output("check-conclusion", verdict.conclusion)
+    click.echo(f"check {check_name!r}: {verdict.conclusion} — {verdict.title}")
 
 
 def comment_author_of(gh: "GitHub", env: Mapping[str, str], explicit: str | None = None):  # noqa: ANN201

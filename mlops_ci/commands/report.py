@@ -67,7 +67,8 @@ def report(project_dir: str, config_path: str | None, base: str | None, head: st
     fork = bool(ctx.pull_request and ctx.pull_request.from_fork and ctx.event_name == "pull_request")
     if to_artifact is not None or fork:
         directory = to_artifact or rt.out_dir / "publish"
-        write_payload(directory, body=body, marker_id=sticky_id, context=ctx, mode=mode, hide_previous=hide_previous)
+        write_payload(directory, body=body, marker_id=sticky_id, context=ctx, mode=mode, hide_previous=hide_previous,
+                      gate_verdict=rt.out_dir / "gate.json")
         rt.set_output("artifact-dir", str(directory))
         why = "fork pull request: read-only token" if fork and to_artifact is None else "--to-artifact"
         click.echo(f"report written for `mlops-ci publish` to {directory} ({why})")

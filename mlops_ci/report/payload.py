@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 PAYLOAD_FILE = "mlops-ci-payload.json"
 BODY_FILE = "comment.md"
+GATE_FILE = "gate.json"
+GATE_LIMIT = 5_000_000  # a verdict is kilobytes; anything this large is not one
 VERSION = 1
 
 
@@ -33,16 +35,22 @@ class Payload:
     mode: str
     hide_previous: bool
     body: str
+    #: The gate's verdict (gate.json) when the run evaluated one: the publishing job reports it as
+    #: the check run the fork's read-only token could not create. Untrusted like the rest.
+    gate: dict | None = None
 
 
 def write_payload(directory: Path, *, body: str, marker_id: str, context: "RunContext", mode: str,
-                  hide_previous: bool) -> Path:
+                  hide_previous: bool, gate_verdict: Path | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / BODY_FILE).write_text(body, encoding="utf-8")
     pr = context.pull_request
     meta = {"version": VERSION, "repository": context.repository, "pull_request": pr.number if pr else None,
             "head_sha": (pr.head_sha if pr else None) or context.head_sha, "marker_id": marker_id, "mode": mode,
             "hide_previous": hide_previous, "body_file": BODY_FILE}
+    if gate_verdict is not None and gate_verdict.is_file():
+        (directory / GATE_FILE).write_bytes(gate_verdict.read_bytes())
+        meta["gate_file"] = GATE_FILE
     path = directory / PAYLOAD_FILE
     path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return path
@@ -73,4 +81,21 @@ def read_payload(directory: Path) -> Payload:
     if len(body) > COMMENT_LIMIT:
         raise BadInput(f"{directory / BODY_FILE}: {len(body)} characters; GitHub accepts at most {COMMENT_LIMIT}")
     return Payload(meta.get("repository"), number, sha, str(meta.get("marker_id", "report"))[:200], mode,
-                   bool(meta.get("hide_previous")), body)
+                   bool(meta.get("hide_previous")), body, _read_gate(directory, meta))
+
+
+def _read_gate(directory: Path, meta: dict) -> dict | None:
+    if meta.get("gate_file") is None:
+        return None
+    path = directory / GATE_FILE  # never a path the payload names: it is untrusted
+    try:
+        if path.stat().st_size > GATE_LIMIT:
+            raise BadInput(f"{path}: {path.stat().st_size} bytes; a gate verdict is far smaller")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{path}: missing, but {PAYLOAD_FILE} says the run evaluated the gate") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: not a gate verdict ({exc})") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: not a gate verdict (expected a JSON object)")
+    return data

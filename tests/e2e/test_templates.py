@@ -196,9 +196,12 @@ def test_fork_pr_report_goes_through_the_artifact_to_the_publish_template(seeded
                                env=env, host_env=host_env, secrets={"GITHUB_TOKEN": fake_github.read_token},
                                extra_args=local_repositories(pr_text, toolkit), timeout=420)
     pr_run.assert_ok()
-    assert pr_run.step("gate").outcome == "skipped"  # a read-only token cannot create check runs
+    # the gate evaluated, but a read-only token cannot create check runs: the verdict rides in the artifact
+    assert pr_run.step("gate").outputs["conclusion"] == "success"
+    assert fake_github.check_runs(head, CHECK) == []
     assert fake_github.comments(events.FORK_PR_NUMBER)[-1].body.startswith("Looks safe.")  # nothing posted
     assert (artifacts / "mlops-ci-report" / "comment.md").is_file()
+    assert (artifacts / "mlops-ci-report" / "gate.json").is_file()
 
     run_event = copy.deepcopy(events.load("workflow_run.completed.json"))
     run_event["workflow_run"].update(head_sha=head, name="mlops-pr")
@@ -210,6 +213,8 @@ def test_fork_pr_report_goes_through_the_artifact_to_the_publish_template(seeded
     assert (artifacts / "download-run-id").read_text().strip() == str(run_event["workflow_run"]["id"])
     posted = fake_github.comments(events.FORK_PR_NUMBER)[-1]
     assert "| 🟢 auc | 0.8 | 0.85 | +0.05 (+6.2%) |" in posted.body
+    (check,) = fake_github.check_runs(head, CHECK)  # the required check, from the trusted job
+    assert check.conclusion == "success" and publish.step("publish").outputs["check-conclusion"] == "success"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in TEMPLATES.glob("*.yml")))

@@ -250,3 +250,43 @@ def test_publish_skips_a_stale_report(fake_github, pr_repo, tmp_path):
     proc = pr_repo.mlops("publish", str(payload_dir), env=env)
     assert proc.returncode == 0, proc.stderr
     assert fake.comments(43) == [] and "stale" in proc.stdout + proc.stderr
+
+
+def test_fork_gate_verdict_travels_in_the_payload_and_publish_reports_the_check(fake_github, pr_repo, tmp_path):
+    fake = fake_github
+    pr_repo.write(".mlops-ci.yml", "gate:\n  rules:\n    - metric: auc\n      direction: higher\n"
+                                   "      max_regression: 0.01\n")
+    fake.add_pull(43, head_sha=pr_repo.head, base_sha=pr_repo.base, from_fork=True, user="outside-contrib")
+    fork_env = gh_env(fake, tmp_path, pr_repo, name="pull_request.fork.opened", token=fake.read_token,
+                      number=43, **{"pull_request.number": 43})
+    # the fork's run: the gate evaluates without a check run (a read-only token cannot create one)
+    gated = pr_repo.mlops("gate", "--no-check", "--base", pr_repo.base, env=fork_env)
+    assert gated.returncode == 0, gated.stderr
+    assert pr_repo.mlops("report", env=fork_env).returncode == 0
+    assert fake.writes() == [] and fake.check_runs(pr_repo.head) == []
+    payload_dir = pr_repo.root / ".mlops-ci" / "out" / "publish"
+    assert json.loads((payload_dir / "gate.json").read_text())["conclusion"] == "success"
+
+    run_env = gh_env(fake, tmp_path, pr_repo, event_name="workflow_run", name="workflow_run.completed",
+                     **{"workflow_run.head_sha": pr_repo.head})
+    workdir = tmp_path / "trusted"
+    workdir.mkdir()
+    from tests.integration.dvcrepo import DvcRepo
+
+    trusted = DvcRepo(workdir, pr_repo.log)
+    published = trusted.mlops("publish", str(payload_dir), env=run_env)
+    assert published.returncode == 0, published.stderr
+    (check,) = fake.check_runs(pr_repo.head, "mlops-ci / gate")
+    assert check.status == "completed" and check.conclusion == "success"
+    assert check.title.startswith("Gate passed")
+    assert "Evaluated in [the fork pull request's run]" in check.summary
+    assert "| `auc` |" in check.summary
+
+    # a tampered verdict is not believed: the check fails closed with the reason
+    verdict = json.loads((payload_dir / "gate.json").read_text())
+    verdict["conclusion"] = "approved-by-me"
+    (payload_dir / "gate.json").write_text(json.dumps(verdict))
+    again = trusted.mlops("publish", str(payload_dir), env=run_env)
+    assert again.returncode == 0, again.stderr
+    latest = fake.check_runs(pr_repo.head, "mlops-ci / gate")[-1]
+    assert latest.conclusion == "failure" and "cannot be read" in latest.summary
