@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_ci.commands import config_option, option, project_option
+from mlops_ci.errors import MlopsError
 
 if TYPE_CHECKING:
     from mlops_ci.workspace import Workspace
@@ -141,14 +142,41 @@ def _flat(per_file: dict[str, dict[str, Any]], default_file: str | None = None) 
 
 
 def _reference_profile(ws: "Workspace") -> Path | None:
+    """The drift profile of the training data, stored with the version for the scheduled drift job.
+
+    Found where configured or where `mlops-ci profile build` writes; else built now from
+    `drift.reference` (one streaming pass); else the version goes without one, and says so.
+    """
+    from mlops_ci.commands.profile import DEFAULT_PROFILE_NAME, build_reference_profile
+    from mlops_ci.drift.profile import write
+
     configured = ws.config.registry.reference_profile
     if configured:
         path = ws.dvc_root / configured
-        return path if path.is_file() else None
-    from mlops_ci.commands.profile import DEFAULT_PROFILE_NAME
-
+        if path.is_file():
+            return path
+        ws.runtime.annotate("warning", f"registry.reference_profile '{configured}': no such file; the version "
+                                       "is registered without a drift reference profile", title="mlops-ci register")
+        return None
     built = ws.runtime.out_dir / DEFAULT_PROFILE_NAME  # where `mlops-ci profile build` writes by default
-    return built if built.is_file() else None
+    if built.is_file():
+        return built
+    drift = ws.config.drift
+    if drift.reference:
+        try:
+            profile = build_reference_profile(str(ws.dvc_root / drift.reference), bins=drift.bins,
+                                              top_k=drift.top_k, max_categories=drift.max_categories)
+        except MlopsError as exc:
+            ws.runtime.annotate("warning", f"drift.reference '{drift.reference}': no profile built ({exc}); the "
+                                           "version is registered without one", title="mlops-ci register")
+            return None
+        built.parent.mkdir(parents=True, exist_ok=True)
+        write(profile, str(built))
+        return built
+    ws.runtime.annotate("warning", "no drift reference profile to store with the version: set drift.reference "
+                                   "(the training data) or registry.reference_profile in .mlops-ci.yml, so the "
+                                   "scheduled drift job has something to compare with", title="mlops-ci register")
+    return None
 
 
 def _public_uri(uri: str) -> str:

@@ -2,7 +2,6 @@
 
 import json
 import pickle
-import time
 
 import pytest
 
@@ -25,13 +24,12 @@ def test_register_logs_model_lineage_and_alias(dvc_repo, mlflow_server):
     sha = dvc_repo.commit("Add churn model (#42)")
     env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
 
-    started = time.monotonic()
     proc = dvc_repo.mlops("register", "--model-name", "toy", env=env)
-    elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     record = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "registry.json").read_text())
     assert record["model-version"] == "1" and record["alias"] == "challenger"
-    assert elapsed < 30  # generous; the benchmark measures the real figure
+    # no drift.reference in this project: registered without a profile, and it says so
+    assert "no drift reference profile to store with the version" in proc.stdout + proc.stderr
 
     from mlflow import MlflowClient
 
@@ -52,9 +50,14 @@ def test_register_logs_model_lineage_and_alias(dvc_repo, mlflow_server):
     model = mlflow.pyfunc.load_model("models:/toy@challenger")
     assert list(model.predict([[0.0], [3.0]])) == [0, 1]
 
-    # a second registration makes version 2 and moves the alias
+    # a second registration makes version 2 and moves the alias; with drift.reference configured the
+    # training data's profile is built and stored with the version
+    dvc_repo.write("data/train.csv", "x,plan\n" + "".join(f"{i / 10},{'ab'[i % 2]}\n" for i in range(200)))
+    dvc_repo.write(".mlops-ci.yml", "drift:\n  reference: data/train.csv\n")
     assert dvc_repo.mlops("register", "--model-name", "toy", env=env).returncode == 0
-    assert client.get_model_version_by_alias("toy", "challenger").version == "2"
+    second = client.get_model_version_by_alias("toy", "challenger")
+    assert second.version == "2"
+    assert [a.path for a in client.list_artifacts(second.run_id, "reference")] == ["reference/reference-profile.json"]
 
 
 def test_register_without_a_model_file_is_bad_input(dvc_repo, tmp_path):

@@ -375,7 +375,6 @@ def test_validator_build_time_cold_and_warm(tmp_path: pytest.TempPathFactory, mo
     cold = spec_mod.build(operations())
     warm = spec_mod.build(operations())
     assert (cold.cached, warm.cached) == (False, True)
-    assert warm.load_seconds + warm.build_seconds < 1.0
     assert len(json.dumps(warm.doc)) < 1_000_000
     with capsys.disabled():
         print(f"\n[fakegithub] validator build: cold {cold.load_seconds + cold.build_seconds:.2f}s, "
