@@ -55,7 +55,7 @@ def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = (), *,
             raise BadInput(f"{path}: not valid TOML ({exc})") from None
     elif suffix == "json":
         try:
-            data = json.loads(text, parse_constant=_reject_constant(path))
+            data = json.loads(text)  # NaN/Infinity parse, then _number names the key that holds them
         except json.JSONDecodeError as exc:
             raise BadInput(f"{_at_line(name, path, exc.lineno)}: not valid JSON ({exc.msg})",
                            hint="A DVC metrics file must be a JSON object of numbers.") from None
@@ -83,13 +83,6 @@ def _at_line(name: str, label: str, line: int) -> str:
     if label.startswith(name):
         return f"{name}:{line}{label[len(name):]}"
     return f"{label}:{line}"
-
-
-def _reject_constant(path: str):
-    def reject(name: str) -> float:
-        raise BadInput(f"{path}: contains {name}; metrics must be finite numbers",
-                       hint="Write null-free, finite values (e.g. guard divisions by zero in your evaluate step).")
-    return reject
 
 
 def _parse_table(text: str, path: str, delimiter: str) -> dict[str, Any]:
@@ -139,7 +132,10 @@ def _number(value: Any, path: str, key: str) -> float:
         raise BadInput(f"{path}: metric '{key}' is {value!r}; expected a number",
                        hint="List non-numeric fields under `metrics.ignore` in .mlops-ci.yml to skip them.")
     if not math.isfinite(number):
-        raise BadInput(f"{path}: metric '{key}' is {value!r}; expected a finite number")
+        shown = "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+        raise BadInput(f"{path}: metric '{key}' is {shown}; expected a finite number",
+                       hint="Write finite values (e.g. guard divisions by zero in your evaluate step), or list "
+                            "the key under `metrics.ignore` in .mlops-ci.yml.")
     return number
 
 

@@ -60,7 +60,7 @@ def test_bad_metrics_file_is_exit_2_naming_the_file(dvc_repo):
     dvc_repo.write("metrics.json", '{"auc": NaN}')
     proc = dvc_repo.mlops("metrics", "diff")
     assert proc.returncode == 2
-    assert "metrics.json: contains NaN" in proc.stderr and "Traceback" not in proc.stderr
+    assert "metrics.json: metric 'auc' is NaN; expected a finite number" in proc.stderr and "Traceback" not in proc.stderr
     dvc_repo.write("metrics.json", '{"auc": "high"}')
     proc = dvc_repo.mlops("metrics", "diff")
     assert proc.returncode == 2 and "metric 'auc' is 'high'; expected a number" in proc.stderr

@@ -32,8 +32,8 @@ def test_lists_and_booleans():
 
 @pytest.mark.parametrize("path, content, fragment", [
     ("m.json", b'{"auc": 0.9,', "m.json:1: not valid JSON"),
-    ("m.json", b'{"auc": NaN}', "contains NaN"),
-    ("m.json", b'{"auc": Infinity}', "contains Infinity"),
+    ("m.json", b'{"auc": NaN}', "m.json: metric 'auc' is NaN; expected a finite number"),
+    ("m.json", b'{"auc": Infinity}', "metric 'auc' is Infinity"),
     ("m.json", b'{"model": "xgb"}', "metric 'model' is 'xgb'; expected a number"),
     ("m.json", b'{"auc": null}', "metric 'auc' is None"),
     ("m.yaml", b"auc: .nan\n", "expected a finite number"),
@@ -110,3 +110,7 @@ def test_table_escapes_pipes():
 
 def test_flatten():
     assert flatten({"a": {"b": {"c": 1}}, "d": [5]}) == {"a.b.c": 1, "d.0": 5}
+
+
+def test_a_non_finite_value_under_an_ignored_key_is_fine():
+    assert parse_metrics(b'{"auc": 0.9, "debug": {"ratio": NaN}}', "m.json", ignore=["debug.*"]) == {"auc": 0.9}
