@@ -167,6 +167,9 @@ def _explain(exc: ValidationError, doc: LocatedDocument) -> ConfigError:
             text = f"unknown key '{key}'" + _did_you_mean(loc)
         elif err["type"] == "missing":
             text = f"key '{key}' is required"
+        elif err["type"] in ("model_type", "dict_type"):  # pydantic says "... or instance of MetricsConfig"
+            got = err.get("input")
+            text = f"key '{key}': expected a mapping of settings (got {got!r})"
         else:
             got = err.get("input")
             text = f"key '{key}': {err['msg'][0].lower() + err['msg'][1:]} (got {got!r})"

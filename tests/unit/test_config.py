@@ -30,6 +30,7 @@ def test_values_are_read(tmp_path):
     ("metrics:\n  direction:\n    auc: up\n", 3, "metrics.direction.auc", "'higher' or 'lower'"),
     ("repro:\n  targets: train\n", 2, "repro.targets", "valid list"),
     ("version: 2\n", 1, "version", "1"),
+    ("metrics: 5\n", 1, "metrics", "key 'metrics': expected a mapping of settings (got 5)"),
 ])
 def test_errors_name_file_line_and_key(text, line, key, fragment):
     with pytest.raises(ConfigError) as info:
