@@ -65,8 +65,21 @@ def bound_summary(existing_bytes: int, markdown: str) -> str:
     if len(data) <= room:
         return markdown
     marker = SUMMARY_TRUNCATED.encode("utf-8")
-    keep = max(0, room - len(marker))
-    return data[:keep].decode("utf-8", errors="ignore") + (SUMMARY_TRUNCATED if room >= len(marker) else "")
+    # room for the note and for closing what the cut leaves open (a code fence, <details> blocks),
+    # which would otherwise swallow the note
+    reserve = len(marker) + 100
+    if room < reserve:
+        return ""
+    text = data[:room - reserve].decode("utf-8", errors="ignore")
+    return text + _closing(text) + SUMMARY_TRUNCATED
+
+
+def _closing(text: str) -> str:
+    """Markdown/HTML that closes an open code fence and open <details> blocks at the end of ``text``."""
+    fence = sum(1 for line in text.splitlines() if line.lstrip().startswith("```")) % 2 == 1
+    open_details = max(0, text.count("<details") - text.count("</details>"))
+    closing = "\n```\n" if fence else ""
+    return closing + "\n</details>" * min(open_details, 8)
 
 
 class Runtime:

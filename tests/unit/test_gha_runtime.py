@@ -66,6 +66,16 @@ def test_summary_is_bounded_to_one_mebibyte(tmp_path):
     (tmp_path / "b" / "summary").read_bytes().decode("utf-8")
 
 
+def test_a_cut_summary_closes_what_it_leaves_open(tmp_path):
+    rt = github_runtime(tmp_path)
+    body = "<details><summary>all rows</summary>\n\n```text\n" + "row\n" * SUMMARY_LIMIT
+    rt.append_summary(body)
+    data = (tmp_path / "summary").read_text()
+    assert len(data.encode()) <= SUMMARY_LIMIT
+    head, note = data.rsplit("\n```\n", 1)  # the fence is closed before the note…
+    assert note.startswith("\n</details>") and "Summary truncated" in note  # …and so is <details>
+
+
 def test_annotations_mask_and_groups(tmp_path):
     stream = io.StringIO()
     rt = github_runtime(tmp_path, stream)
