@@ -16,7 +16,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, MutableMapping
 
 from mlops_ci.errors import MlopsError
 
@@ -26,9 +26,21 @@ log = logging.getLogger(__name__)
 _PARAM_BATCH, _METRIC_BATCH, _PARAM_VALUE_MAX, _TAG_VALUE_MAX = 100, 1000, 6000, 5000
 STAGE_FOR_ALIAS = {"champion": "Production", "production": "Production", "challenger": "Staging"}
 
+#: MLflow's own HTTP defaults (7 retries with exponential backoff, 120 s per request) make an
+#: unreachable tracking server take about 4 minutes to fail a CI job. Unless the user set them, these
+#: bounded ones apply: 2 retries, 1 s backoff factor, 15 s per request.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+#: Before the first call to an http(s) server: GET /health, PROBE_ATTEMPTS times, PROBE_TIMEOUT s each.
+PROBE_TIMEOUT, PROBE_ATTEMPTS, PROBE_PAUSE = 5.0, 2, 1.0
+
 
 class RegistryError(MlopsError):
     """The registry could not be reached or refused a call (exit 1; the gate fails closed on it)."""
+
+
+class RegistryUnreachable(RegistryError):
+    """No answer from the tracking server at all: refused, timed out, unknown host."""
 
 
 @dataclass
@@ -63,10 +75,21 @@ class Registry:
             # MLflow's own INFO lines (database migrations…) and progress bars are noise in a CI log.
             logging.getLogger("mlflow").setLevel(logging.WARNING)
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+            user_set = bounded_http_defaults()
+            if not user_set:  # who tuned MLflow's retries/timeout keeps exactly what they asked for
+                for uri in dict.fromkeys((self.tracking_uri, self.registry_uri)):
+                    probe(uri)
 
             mlflow.set_tracking_uri(self.tracking_uri)
             self._client = MlflowClient(self.tracking_uri, self.registry_uri)
         return self._client
+
+    def _error(self, what: str, exc: Exception) -> RegistryError:
+        detail = f"{exc.__class__.__name__}: {str(exc)[:500]}"
+        if _connection_failure(exc):
+            return RegistryUnreachable(f"MLflow ({_redact(self.tracking_uri)}) is unreachable: "
+                                       f"{what} failed: {detail}", hint=UNREACHABLE_HINT)
+        return RegistryError(f"MLflow ({_redact(self.tracking_uri)}): {what} failed: {detail}")
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
         try:
@@ -74,8 +97,7 @@ class Registry:
         except MlopsError:
             raise
         except Exception as exc:
-            raise RegistryError(f"MLflow ({_redact(self.tracking_uri)}): {what} failed: "
-                                f"{exc.__class__.__name__}: {str(exc)[:500]}") from exc
+            raise self._error(what, exc) from exc
 
     @staticmethod
     def _not_found(exc: Exception) -> bool:
@@ -89,9 +111,10 @@ class Registry:
             mv = self.client.get_model_version_by_alias(name, alias)
             how = f"alias {alias}"
         except Exception as exc:  # noqa: BLE001 - MLflow raises MlflowException for everything
-            if not self._not_found(exc):
-                raise RegistryError(f"MLflow ({_redact(self.tracking_uri)}): reading alias {name}@{alias} "
-                                    f"failed: {exc.__class__.__name__}: {str(exc)[:500]}") from exc
+            if isinstance(exc, MlopsError):
+                raise
+            if _connection_failure(exc) or not self._not_found(exc):
+                raise self._error(f"reading alias {name}@{alias}", exc) from exc
             mv = self._by_stage(name, STAGE_FOR_ALIAS.get(alias))
             if mv is None:
                 return None
@@ -108,9 +131,9 @@ class Registry:
                 warnings.simplefilter("ignore", FutureWarning)
                 versions = self.client.get_latest_versions(name, stages=[stage])
         except Exception as exc:  # noqa: BLE001
-            if self._not_found(exc):
+            if self._not_found(exc) and not _connection_failure(exc):
                 return None
-            raise RegistryError(f"MLflow: reading stage {stage} of {name} failed: {exc}") from exc
+            raise self._error(f"reading stage {stage} of {name}", exc) from exc
         return versions[0] if versions else None
 
     def version(self, name: str, version: str) -> ModelRecord:
@@ -130,6 +153,7 @@ class Registry:
         """An artifact of ``run_id``, or None if it was never logged."""
         from mlflow.artifacts import download_artifacts
 
+        self.client  # noqa: B018 - bounded HTTP defaults and the reachability probe, before MLflow reads them
         try:
             return Path(download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
                                            tracking_uri=self.tracking_uri))
@@ -220,6 +244,91 @@ class Registry:
             text = str(exc)
             return not ("404" in text and "alias" in text.lower() and "ENDPOINT_NOT_FOUND" in text)
         return True
+
+
+UNREACHABLE_HINT = ("Check the tracking URI (mlflow.tracking_uri / $MLFLOW_TRACKING_URI) and that the server is up "
+                    "and reachable from the runner. mlops-ci bounds MLflow's HTTP retries and timeout unless "
+                    "MLFLOW_HTTP_REQUEST_MAX_RETRIES / MLFLOW_HTTP_REQUEST_TIMEOUT are set.")
+
+
+def bounded_http_defaults(environ: "MutableMapping[str, str] | None" = None) -> bool:
+    """Put :data:`HTTP_DEFAULTS` into the environment where unset; True if the user set retries or timeout.
+
+    MLflow reads these variables at each request, so setting them before the first call is enough.
+    """
+    env = os.environ if environ is None else environ
+    ours = _SET_BY_US if env is os.environ else set()
+    user_set = any(env.get(key) and key not in ours
+                   for key in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"))
+    for key, value in HTTP_DEFAULTS.items():
+        if not env.get(key):
+            env[key] = value
+            ours.add(key)
+    return user_set
+
+
+#: Which variables :func:`bounded_http_defaults` put into os.environ itself, so a second Registry in
+#: the same process does not mistake them for the user's.
+_SET_BY_US: set[str] = set()
+
+
+def probe(uri: str, *, timeout: float = PROBE_TIMEOUT, attempts: int = PROBE_ATTEMPTS,
+          pause: float = PROBE_PAUSE) -> None:
+    """Fail fast with :class:`RegistryUnreachable` when an http(s) tracking server does not answer at all.
+
+    Any HTTP answer (200, 401, 404…) counts as reachable, and so does anything that is not plainly a
+    connection failure (a TLS setting, a proxy quirk): MLflow's own client, with its settings, decides then.
+    """
+    import socket
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    try:
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        netloc = f"{host}:{parts.port}" if parts.port else host  # credentials stay out of the probe
+    except ValueError:
+        return  # a malformed port: MLflow will say so
+    url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
+    failure: BaseException | None = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(pause)
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=timeout):
+                return
+        except urllib.error.HTTPError:
+            return
+        except Exception as exc:  # noqa: BLE001
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            if not isinstance(reason, (ConnectionError, TimeoutError, socket.gaierror)):
+                return
+            failure = reason
+    raise RegistryUnreachable(
+        f"MLflow ({_redact(uri)}) is unreachable: no answer to GET {url} "
+        f"({attempts} attempts, {timeout:g} s timeout each): {failure.__class__.__name__}: {failure}",
+        hint=UNREACHABLE_HINT)
+
+
+def _connection_failure(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the server never answered."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ConnectionError, TimeoutError)):
+            return True
+        if current.__class__.__module__.split(".")[0] in ("requests", "urllib3") and any(
+                word in current.__class__.__name__ for word in ("ConnectionError", "Timeout")):
+            return True
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    return "Max retries exceeded" in text and ("Connection refused" in text or "timed out" in text.lower()
+                                                or "Name or service not known" in text)
 
 
 def _clip(value: str, limit: int) -> str:
