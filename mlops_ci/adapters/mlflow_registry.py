@@ -212,7 +212,25 @@ class Registry:
         return str(mv.version)
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        self._call(f"setting alias {alias}", self.client.set_registered_model_alias, name, alias, str(version))
+        """Point ``alias`` at ``version``; on a registry without aliases, move the matching stage instead.
+
+        Servers older than MLflow 2.3 answer the alias endpoint with 404: there `champion` and
+        `production` become stage Production and `challenger` Staging (older versions archived),
+        the same mapping :meth:`by_alias` reads back.
+        """
+        try:
+            self.client.set_registered_model_alias(name, alias, str(version))
+            return
+        except Exception as exc:  # noqa: BLE001 - MLflow raises MlflowException for everything
+            stage = STAGE_FOR_ALIAS.get(alias)
+            legacy = not _connection_failure(exc) and _no_such_endpoint(exc)
+            if legacy and alias.startswith("previous-"):
+                return  # the stage move of the new version archives the previous one: that is its record
+            if stage is None or not legacy:
+                raise self._error(f"setting alias {alias}", exc) from exc
+        log.warning("MLflow at %s has no model aliases (older than 2.3): moving %s v%s to stage %s instead",
+                    _redact(self.tracking_uri), name, version, stage)
+        self.transition_stage(name, str(version), stage)
 
     def delete_alias(self, name: str, alias: str) -> None:
         try:
@@ -234,16 +252,12 @@ class Registry:
         return dict(model.tags or {})
 
     def transition_stage(self, name: str, version: str, stage: str) -> None:
-        self._call(f"moving {name} v{version} to {stage}", self.client.transition_model_version_stage, name,
-                   str(version), stage, archive_existing_versions=True)
+        import warnings
 
-    def supports_aliases(self, name: str) -> bool:
-        try:
-            self.client.get_model_version_by_alias(name, "__mlops_ci_probe__")
-        except Exception as exc:  # noqa: BLE001
-            text = str(exc)
-            return not ("404" in text and "alias" in text.lower() and "ENDPOINT_NOT_FOUND" in text)
-        return True
+        with warnings.catch_warnings():  # stages are deprecated: this is the documented fallback
+            warnings.simplefilter("ignore", FutureWarning)
+            self._call(f"moving {name} v{version} to {stage}", self.client.transition_model_version_stage, name,
+                       str(version), stage, archive_existing_versions=True)
 
 
 UNREACHABLE_HINT = ("Check the tracking URI (mlflow.tracking_uri / $MLFLOW_TRACKING_URI) and that the server is up "
@@ -333,6 +347,27 @@ def _connection_failure(exc: BaseException) -> bool:
 
 def _clip(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _no_such_endpoint(exc: Exception) -> bool:
+    """The server does not know the REST endpoint (an MLflow older than the feature)."""
+    text = f"{getattr(exc, 'error_code', '')} {exc}"
+    if "RESOURCE_DOES_NOT_EXIST" in text:  # the endpoint exists; the model or version does not
+        return False
+    return "ENDPOINT_NOT_FOUND" in text or "404 != 200" in text or "error code 404" in text
+
+
+def model_version_url(tracking_uri: str, name: str, version: str) -> str | None:
+    """The MLflow UI page of a model version, for an http(s) tracking server (None for local stores)."""
+    from urllib.parse import quote
+
+    if not tracking_uri.startswith(("http://", "https://")):
+        return None
+    base = tracking_uri.rstrip("/")
+    if "@" in base.split("://", 1)[1].split("/", 1)[0]:  # never put credentials into a link
+        scheme, rest = base.split("://", 1)
+        base = f"{scheme}://{rest.split('@', 1)[1]}"
+    return f"{base}/#/models/{quote(name, safe='')}/versions/{quote(str(version), safe='')}"
 
 
 def _redact(uri: str) -> str:

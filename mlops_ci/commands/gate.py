@@ -118,6 +118,7 @@ def run_gate(ws: "Workspace", *, champion_metrics: Path | None = None, challenge
     predictions = challenger_predictions or (ws.dvc_root / cfg.registry.predictions if cfg.registry.predictions
                                              else None)
 
+    name: str | None = None
     if champion_metrics is not None:
         champion: Champion | None = Champion(
             flat_metrics({str(champion_metrics): _read_metrics(champion_metrics, cfg.metrics.ignore)}),
@@ -139,6 +140,10 @@ def run_gate(ws: "Workspace", *, champion_metrics: Path | None = None, challenge
 
     verdict = gate_runner.evaluate(ws, gate_runner.champion_data(champion),
                                    ChallengerData(challenger, source, gate_runner.read_predictions(predictions)))
+    if champion is not None and champion.kind == "mlflow" and champion.version and name:
+        from mlops_ci.adapters.mlflow_registry import model_version_url
+
+        verdict.champion_url = model_version_url(ws.mlflow_tracking_uri(), name, champion.version)
     gate_runner.write_verdict(ws, verdict)
     return verdict
 

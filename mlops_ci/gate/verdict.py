@@ -52,6 +52,8 @@ class GateVerdict:
     mode: str = "native"
     challenger_source: str = ""
     error: Optional[str] = None
+    #: A page about the champion (its MLflow model version), when one can be linked to.
+    champion_url: Optional[str] = None
 
     @property
     def passed(self) -> bool:
@@ -120,6 +122,7 @@ class GateVerdict:
             "conclusion": self.conclusion,
             "title": self.title,
             "champion_source": self.champion_source,
+            "champion_url": self.champion_url,
             "challenger_source": self.challenger_source,
             "mode": self.mode,
             "error": self.error,
@@ -140,7 +143,8 @@ class GateVerdict:
                    [RuleResult.from_dict(r) for r in data.get("results", [])],
                    [SignificanceResult.from_dict(s) for s in data.get("significance", [])],
                    [FairnessResult.from_dict(f) for f in data.get("fairness", [])],
-                   data.get("mode", "native"), data.get("challenger_source", ""), data.get("error"))
+                   data.get("mode", "native"), data.get("challenger_source", ""), data.get("error"),
+                   data.get("champion_url") if isinstance(data.get("champion_url"), str) else None)
 
 
 # -- Markdown ---------------------------------------------------------------------------------------
@@ -210,7 +214,8 @@ def render_markdown(verdict: GateVerdict, limit: int = SUMMARY_LIMIT) -> str:
     most a quarter each, the rule table the rest, each cut with "… and N more".
     """
     head = [headline(verdict), ""]
-    meta = f"**Champion:** {verdict.champion_source}"
+    meta = f"**Champion:** {verdict.champion_source}" + (f" ([MLflow]({verdict.champion_url}))"
+                                                         if verdict.champion_url else "")
     if verdict.challenger_source:
         meta += f" · **Challenger:** {verdict.challenger_source}"
     c = verdict.counts()

@@ -8,7 +8,9 @@ their section loaders when present. Nothing here talks to GitHub.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_ci.adapters.dvc import WORKSPACE
@@ -67,6 +69,7 @@ def assemble(ws: "Workspace", *, base: str | None = None, head: str | None = Non
                      runner=runner_description(ws.env, runner_labels),
                      run_url=ctx.run_url,
                      artifact_url=f"{ctx.run_url}#artifacts" if ctx.run_url else None,
+                     mlflow_url=_champion_url(ws.runtime.out_dir),
                      base=f"`{base_rev[:7]}`", head="working tree" if head_rev == WORKSPACE else f"`{head_rev[:7]}`")
     report.add(run_facts_section(facts))
 
@@ -85,6 +88,15 @@ def section_loaders() -> tuple:
     from mlops_ci.report.loaders import LOADERS
 
     return LOADERS
+
+
+def _champion_url(out_dir: Path) -> str | None:
+    """The MLflow page of the champion the gate compared with (gate.json), when it has one."""
+    try:
+        url = json.loads((out_dir / "gate.json").read_text(encoding="utf-8")).get("champion_url")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
 
 
 def _footer(run_url: str | None, base_rev: str, head_rev: str, head_sha: str | None) -> str:

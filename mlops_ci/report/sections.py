@@ -76,7 +76,7 @@ def run_facts_section(facts: "RunFacts") -> Section:
         lines.append(render.repro_table(facts.repro, volatile=volatile))
         lines.append("")
     details = [("Runner", facts.runner), ("Workflow run", facts.run_url), ("Report artifact", facts.artifact_url),
-               ("MLflow run", facts.mlflow_url), ("Base", facts.base), ("Head", facts.head)]
+               ("MLflow champion", facts.mlflow_url), ("Base", facts.base), ("Head", facts.head)]
     lines.extend(f"- **{name}**: {volatile(value) if name in ('Runner', 'Workflow run', 'Report artifact') else value}"
                  for name, value in details if value)
     status = "info"

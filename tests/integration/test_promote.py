@@ -84,3 +84,31 @@ def test_git_tag_promotion(dvc_repo):
     refused = dvc_repo.mlops("promote", "--model-name", "churn")
     assert refused.returncode == 1 and "not promoting churn@v0.2.0" in refused.stderr
     assert "churn#prod#2" not in dvc_repo.sh("git", "tag", "--list").stdout.split()
+
+
+def test_the_gate_links_the_mlflow_champion_and_reads_legacy_stages(dvc_repo, mlflow_server):
+    """Champion by alias, with a link to its MLflow page; on a registry that predates aliases, by stage."""
+    from mlflow import MlflowClient
+
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+    dvc_repo.write(".mlops-ci.yml", RULES)
+    add_model(dvc_repo)
+    v1 = register(dvc_repo, env, 0.80)
+    assert dvc_repo.mlops("promote", "--model-name", "promo", env=env).returncode == 0
+    dvc_repo.write("metrics.json", json.dumps({"auc": 0.81}))
+    gated = dvc_repo.mlops("gate", "--model-name", "promo", env=env)
+    assert gated.returncode == 0, gated.stderr
+    verdict = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "gate.json").read_text())
+    assert verdict["champion_url"] == f"{mlflow_server.url}/#/models/promo/versions/{v1}"
+    assert dvc_repo.mlops("report", env=env).returncode == 0
+    comment = (dvc_repo.root / ".mlops-ci" / "out" / "comment.md").read_text()
+    assert f"- **MLflow champion**: {mlflow_server.url}/#/models/promo/versions/{v1}" in comment
+
+    # an old registry: the production model is marked by stage, no alias anywhere
+    client = MlflowClient(mlflow_server.url)
+    client.delete_registered_model_alias("promo", "champion")
+    client.transition_model_version_stage("promo", v1, "Production")
+    legacy = dvc_repo.mlops("gate", "--model-name", "promo", env=env)
+    assert legacy.returncode == 0, legacy.stderr
+    verdict = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "gate.json").read_text())
+    assert "stage Production" in verdict["champion_source"] and f"version {v1}" in verdict["champion_source"]
