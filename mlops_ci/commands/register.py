@@ -59,8 +59,6 @@ def model_name_for(ws: "Workspace", explicit: str | None) -> str:
 
 def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str = "challenger",
                    model_path: str | None = None, pr_number: int | None = None) -> dict[str, Any]:
-    import yaml
-
     from mlops_ci.adapters.dvc import WORKSPACE
     from mlops_ci.adapters.mlflow_registry import Registry, temp_dir
     from mlops_ci.lineage import lineage_tags, pr_from_commit_message
@@ -92,12 +90,10 @@ def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str
     if pr_number is None:
         pr_number = ctx.pull_request.number if ctx.pull_request else pr_from_commit_message(
             ws.git.try_out("log", "-1", "--format=%B") or "")
-    lock_bytes = ws.dvc.read(None, "dvc.lock")
-    dvc_files = {str(p.relative_to(ws.dvc_root)): yaml.safe_load(p.read_text()) or {}
-                 for p in ws.dvc_root.rglob("*.dvc") if ".dvc" not in p.parent.parts and p.is_file()}
     sha = ctx.head_sha or ws.git.head()
+    lock, dvc_files = _pipeline_state(ws)
     tags = lineage_tags(sha=sha, repository=ctx.repository, pr_number=pr_number, run_url=ctx.run_url,
-                        lock=yaml.safe_load(lock_bytes) if lock_bytes else None, dvc_files=dvc_files)
+                        lock=lock, dvc_files=dvc_files)
     tags.update(cost_tags(ws.runtime.out_dir))  # what training cost, when repro ran in this job
 
     registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
@@ -125,6 +121,16 @@ def cost_tags(out_dir: Path) -> dict[str, str]:
         return registry_tags(from_dict(data))
     except (ValueError, KeyError, TypeError):
         return {}
+
+
+def _pipeline_state(ws: "Workspace") -> tuple[Any, dict[str, Any]]:
+    """dvc.lock and the .dvc files: the stage hashes and data md5s the lineage tags record."""
+    import yaml
+
+    lock_bytes = ws.dvc.read(None, "dvc.lock")
+    dvc_files = {str(p.relative_to(ws.dvc_root)): yaml.safe_load(p.read_text()) or {}
+                 for p in ws.dvc_root.rglob("*.dvc") if ".dvc" not in p.parent.parts and p.is_file()}
+    return (yaml.safe_load(lock_bytes) if lock_bytes else None), dvc_files
 
 
 def _flat(per_file: dict[str, dict[str, Any]], default_file: str | None = None) -> dict[str, Any]:
@@ -205,8 +211,9 @@ def register_git_tag(ws: "Workspace", name: str, pr_number: int | None) -> dict[
         if pr_number is None:
             pr_number = pr_from_commit_message(git.try_out("log", "-1", "--format=%B") or "")
         metrics = _flat(ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore))
+        lock, dvc_files = _pipeline_state(ws)
         lineage = lineage_tags(sha=sha, repository=ws.context.repository, pr_number=pr_number,
-                               run_url=ws.context.run_url, lock=None, dvc_files={})
+                               run_url=ws.context.run_url, lock=lock, dvc_files=dvc_files)
         lineage.update(cost_tags(ws.runtime.out_dir))
         message = json.dumps({"model": name, "metrics": metrics, "lineage": lineage}, indent=1, sort_keys=True)
         git.run("-c", "user.name=mlops-ci", "-c", "user.email=mlops-ci@users.noreply.github.com",

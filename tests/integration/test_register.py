@@ -85,6 +85,8 @@ def test_git_tag_registry_mode(dvc_repo):
     assert dvc_repo.sh("git", "tag", "--list").stdout.split() == ["churn@v0.1.0"]
     message = dvc_repo.sh("git", "tag", "-l", "--format=%(contents)", "churn@v0.1.0").stdout
     assert json.loads(message)["metrics"]["auc"] == 0.75
+    lineage = json.loads(message)["lineage"]
+    assert lineage["mlops-ci.pr"] == "7" and set(json.loads(lineage["mlops-ci.dvc.stage.train"])) == {"deps", "outs"}
     # registering the same commit again is idempotent; a new commit gets the next version
     assert dvc_repo.mlops("register", "--model-name", "churn").returncode == 0
     dvc_repo.commit("retrain")
