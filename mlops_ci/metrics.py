@@ -19,6 +19,7 @@ from typing import Any, Iterable, Literal, Mapping
 import yaml
 
 from mlops_ci.errors import BadInput
+from mlops_ci.yamlsource import yaml_problem
 
 Direction = Literal["higher", "lower"]
 Status = Literal["improved", "regressed", "changed", "unchanged", "added", "removed"]
@@ -63,7 +64,8 @@ def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = (), *,
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise BadInput(f"{path}: not valid YAML ({exc})") from None
+            line, problem = yaml_problem(exc)
+            raise BadInput(f"{_at_line(name, path, line) if line else path}: not valid YAML ({problem})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

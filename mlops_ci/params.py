@@ -16,6 +16,7 @@ import yaml
 
 from mlops_ci.errors import BadInput
 from mlops_ci.metrics import file_format, flatten
+from mlops_ci.yamlsource import yaml_problem
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 ParamStatus = Literal["modified", "added", "deleted", "unchanged"]
@@ -77,7 +78,8 @@ def parse_params(content: bytes, path: str, *, where: str | None = None) -> dict
         else:
             data = yaml.safe_load(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise BadInput(f"{path}: params file is not valid {kind} ({exc})") from None
+        detail = yaml_problem(exc)[1] if isinstance(exc, yaml.YAMLError) else " ".join(str(exc).split())
+        raise BadInput(f"{path}: params file is not valid {kind} ({detail})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

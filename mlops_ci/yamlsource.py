@@ -33,6 +33,14 @@ class LocatedDocument:
         return None
 
 
+def yaml_problem(exc: "yaml.YAMLError") -> tuple[int | None, str]:
+    """(1-based line, one-line problem) of a YAML error: PyYAML's own text spans several lines."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return (mark.line + 1 if mark else None), " ".join(str(exc.problem or exc.context or exc).split())
+    return None, " ".join(str(exc).split())
+
+
 def load_yaml(text: str, file: str) -> LocatedDocument:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)

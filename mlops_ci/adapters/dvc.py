@@ -23,6 +23,7 @@ from mlops_ci.adapters.git import Git
 from mlops_ci.errors import BadInput
 from mlops_ci.metrics import parse_metrics
 from mlops_ci.repro import ReproLogParser, ReproResult
+from mlops_ci.yamlsource import yaml_problem
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ class DvcProject:
         try:
             data = yaml.safe_load((self.root / "dvc.yaml").read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise BadInput(f"{self.root / 'dvc.yaml'}: not valid YAML ({exc})") from None
+            line, problem = yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else (None, str(exc))
+            raise BadInput(f"{self.root / 'dvc.yaml'}{f':{line}' if line else ''}: not valid YAML ({problem})") from None
         if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
             raise BadInput(f"{self.root / 'dvc.yaml'}: expected a mapping with a `stages:` mapping")
 
@@ -84,7 +86,8 @@ class DvcProject:
             data = yaml.safe_load(content) or {}
         except yaml.YAMLError as exc:
             where = "" if rev in (None, WORKSPACE) else f" at {rev[:12]}"
-            raise BadInput(f"dvc.yaml{where}: not valid YAML ({exc})") from None
+            line, problem = yaml_problem(exc)
+            raise BadInput(f"dvc.yaml{f':{line}' if line else ''}{where}: not valid YAML ({problem})") from None
         return data if isinstance(data, dict) else {}
 
     def metric_paths(self, rev: str | None) -> list[str]:

@@ -24,7 +24,7 @@ def test_metrics_format_comes_from_the_path_not_the_label(path, content):
     ("m.json", b'{"auc": 0.9,', "m.json:1 (at 8f111d6ebc73): not valid JSON"),
     ("m.json", b'{"auc": NaN}', "m.json (at 8f111d6ebc73): metric 'auc' is NaN"),
     ("m.toml", b"auc = ", "m.toml (at 8f111d6ebc73): not valid TOML"),
-    ("m.yaml", b"auc: [", "m.yaml (at 8f111d6ebc73): not valid YAML"),
+    ("m.yaml", b"auc: [", "m.yaml:1 (at 8f111d6ebc73): not valid YAML"),
     ("m.csv", b"auc\nhigh\n", "m.csv (at 8f111d6ebc73): metric 'auc' is 'high'"),
     ("m.json", b"\xff\xfe{", "m.json (at 8f111d6ebc73): metrics file is not UTF-8"),
 ])
