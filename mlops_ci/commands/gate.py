@@ -46,9 +46,13 @@ CHECK_NAME = "mlops-ci / gate"
         help="Report the check run (default: yes in Actions, no locally).")
 @option("--check-name", default=CHECK_NAME, show_default=True)
 @option("--github-token", default=None, help="Token with `checks: write` (default: $GITHUB_TOKEN).")
+@option("--repro-outcome", default=None,
+        help="Outcome of the job's repro step (`steps.<repro>.outcome`): anything but success fails the gate "
+             "without judging metrics the pipeline did not produce.")
 def gate(project_dir: str, config_path: str | None, champion_metrics: Path | None, challenger_metrics: Path | None,
          champion_predictions: Path | None, challenger_predictions: Path | None, base: str | None,
-         model_name: str | None, publish_check: bool | None, check_name: str, github_token: str | None) -> None:
+         model_name: str | None, publish_check: bool | None, check_name: str, github_token: str | None,
+         repro_outcome: str | None) -> None:
     """Evaluate the champion–challenger gate and report it as a check run."""
     from mlops_ci.workspace import open_workspace
 
@@ -61,15 +65,46 @@ def gate(project_dir: str, config_path: str | None, champion_metrics: Path | Non
     # in progress.
     try:
         ws = open_workspace(project_dir, config_path, env)
-        verdict = run_gate(ws, champion_metrics=champion_metrics, challenger_metrics=challenger_metrics,
-                           champion_predictions=champion_predictions,
-                           challenger_predictions=challenger_predictions, base=base, model_name=model_name)
+        stale = None if challenger_metrics is not None else _pipeline_problem(ws.runtime.out_dir, repro_outcome)
+        if stale is not None:
+            from mlops_ci import gate_runner
+            from mlops_ci.gate.verdict import GateVerdict
+
+            verdict = GateVerdict.from_error(stale, challenger_source="this change (working tree)")
+            gate_runner.write_verdict(ws, verdict)
+        else:
+            verdict = run_gate(ws, champion_metrics=champion_metrics, challenger_metrics=challenger_metrics,
+                               champion_predictions=champion_predictions,
+                               challenger_predictions=challenger_predictions, base=base, model_name=model_name)
         _finish(ws, verdict, check)
     except Exception as exc:
         _fail_check(check, exc)
         raise
     if not verdict.passed:
         raise click.exceptions.Exit(1)
+
+
+def _pipeline_problem(out_dir: Path, repro_outcome: str | None) -> str | None:
+    """Why the working tree's metrics cannot be judged: the pipeline did not (fully) run in this job.
+
+    After a failed or skipped repro the files in the checkout are whatever was committed or left
+    half-written; judging them could pass a change whose pipeline is broken. Fail closed instead.
+    """
+    import json
+
+    outcome = (repro_outcome or "").strip().lower()
+    if outcome and outcome != "success":
+        return (f"the pipeline step ended `{outcome}`, so there are no fresh metrics to judge "
+                "(fix the repro step; the gate passes only on what this change's pipeline produced)")
+    try:
+        record = json.loads((out_dir / "repro.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # no repro in this job (metrics given or produced elsewhere): nothing to say
+    if isinstance(record, dict) and record.get("ok") is False:
+        failed = [s.get("name") for s in record.get("stages", []) if isinstance(s, dict) and s.get("status") == "failed"]
+        where = f"at stage {', '.join(map(str, failed))}" if failed else "before it finished"
+        return f"the pipeline failed {where}, so its metrics would be stale or missing"
+    return None
 
 
 def _fail_check(check: "CheckRun | None", exc: BaseException) -> None:

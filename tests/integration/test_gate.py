@@ -51,6 +51,27 @@ def test_base_branch_is_the_champion_without_a_registry(dvc_repo, tmp_path):
     assert "champion: base branch metrics at" in proc.stdout
 
 
+def test_metrics_the_pipeline_did_not_produce_are_not_judged(dvc_repo):
+    """After a failed or skipped repro the checkout's metrics are stale: the gate fails closed."""
+    dvc_repo.write(".mlops-ci.yml", RULES)
+    dvc_repo.write("metrics.json", json.dumps({"auc": 0.99, "loss": 0.01}))  # committed, looks great
+    out = dvc_repo.root / ".mlops-ci" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "repro.json").write_text(json.dumps({"ok": False, "returncode": 1, "seconds": 3.0, "stages": [
+        {"name": "prepare", "status": "ran", "seconds": 1.0}, {"name": "train", "status": "failed", "seconds": 2.0}]}))
+    env = {"MLFLOW_TRACKING_URI": ""}
+    failed = dvc_repo.mlops("gate", "--base", "HEAD", env=env)
+    assert failed.returncode == 1, failed.stderr
+    verdict = json.loads((out / "gate.json").read_text())
+    assert verdict["conclusion"] == "failure" and "the pipeline failed at stage train" in verdict["title"]
+
+    (out / "repro.json").unlink()
+    skipped = dvc_repo.mlops("gate", "--base", "HEAD", "--repro-outcome", "skipped", env=env)
+    assert skipped.returncode == 1 and "ended `skipped`" in json.loads((out / "gate.json").read_text())["title"]
+    ok = dvc_repo.mlops("gate", "--base", "HEAD", "--repro-outcome", "success", env=env)
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_no_champion_passes_with_the_reason(dvc_repo):
     dvc_repo.write(".mlops-ci.yml", RULES)
     dvc_repo.write("metrics.json", json.dumps({"auc": 0.80, "loss": 0.40}))
