@@ -97,7 +97,7 @@ if [ "$version" = "$src_version" ]; then
 fi
 
 # ---- helpers --------------------------------------------------------------------------------
-healthy() {  # healthy VENV [quiet]: the venv exists, has the right toolkit and all its requirements
+healthy() {  # healthy VENV [quiet [any-source]]: the venv exists, has the right toolkit and all its requirements
   local v="$1" why
   [ -x "$v/bin/python" ] || { [ -n "${2:-}" ] || log "no usable interpreter in $v"; return 1; }
   [ -x "$v/bin/mlops-ci" ] || { [ -n "${2:-}" ] || log "no mlops-ci command in $v"; return 1; }
@@ -108,7 +108,7 @@ healthy() {  # healthy VENV [quiet]: the venv exists, has the right toolkit and 
   "$v/bin/mlops-ci" version >/dev/null 2>&1 \
     || { [ -n "${2:-}" ] || log "mlops-ci in $v does not run"; return 1; }
   # a venv built here from another source tree (a venv seeded by hand carries no record)
-  if [ -n "$src_digest" ] && [ -f "$v/.mlops-ci-setup" ] \
+  if [ -n "$src_digest" ] && [ "${3:-}" != any-source ] && [ -f "$v/.mlops-ci-setup" ] \
      && ! grep -qx "source=$src_digest" "$v/.mlops-ci-setup"; then
     [ -n "${2:-}" ] || log "cached venv $v was built from other mlops-ci sources than $src"
     return 1
@@ -195,7 +195,8 @@ switch_to() {  # atomically point $venv at NEWDIR (a sibling directory)
   "$python_bin" -I -c 'import os, sys; os.replace(sys.argv[1], sys.argv[2])' "$tmp_link" "$venv"
   # Remove the replaced venv only when it is ours (venv-* in this entry) and it was broken.
   case "$old_target" in
-    venv-*) if [ -d "$entry/$old_target" ] && ! healthy "$entry/$old_target" quiet; then
+    # built from other sources is not broken: a job pinned to that commit may be using it right now
+    venv-*) if [ -d "$entry/$old_target" ] && ! healthy "$entry/$old_target" quiet any-source; then
               rm -rf "${entry:?}/$old_target"
             fi ;;
   esac

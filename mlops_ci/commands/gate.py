@@ -79,6 +79,8 @@ def gate(project_dir: str, config_path: str | None, champion_metrics: Path | Non
         _finish(ws, verdict, check)
     except Exception as exc:
         _fail_check(check, exc)
+        if check is None:
+            _record_failure(project_dir, env, exc)
         raise
     if not verdict.passed:
         raise click.exceptions.Exit(1)
@@ -105,6 +107,22 @@ def _pipeline_problem(out_dir: Path, repro_outcome: str | None) -> str | None:
         where = f"at stage {', '.join(map(str, failed))}" if failed else "before it finished"
         return f"the pipeline failed {where}, so its metrics would be stale or missing"
     return None
+
+
+def _record_failure(project_dir: str, env: dict[str, str], exc: BaseException) -> None:
+    """Without a check run (a fork's run, local mode) the failure is still a verdict in gate.json.
+
+    A fork's report artifact carries gate.json to the publishing job, which reports the check:
+    an error must travel as a failing verdict, not as no verdict at all.
+    """
+    from mlops_ci.gate.verdict import GateVerdict
+    from mlops_ci.gha import Runtime
+
+    reason = exc.render() if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+    try:
+        Runtime.detect(project_dir, env).write_file("gate.json", GateVerdict.from_error(reason).to_json() + "\n")
+    except Exception as write_error:  # noqa: BLE001 - the original error matters more
+        click.echo(f"mlops-ci: could not write gate.json: {type(write_error).__name__}: {write_error}", err=True)
 
 
 def _fail_check(check: "CheckRun | None", exc: BaseException) -> None:

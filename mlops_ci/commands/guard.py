@@ -134,9 +134,16 @@ def _target(ctx: "RunContext", event: Mapping[str, Any], env: Mapping[str, str],
     pull = gh.pull(number)
     base_repo = ((pull.get("base") or {}).get("repo") or {}).get("full_name") or ctx.repository
     head_repo = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
-    sha = (head_sha or (pull.get("head") or {}).get("sha") or "").lower()
+    current = str((pull.get("head") or {}).get("sha") or "").lower()
+    sha = (head_sha or current).lower()
     if not _is_sha(sha):
         raise BadInput(f"PR #{number}: cannot tell its head commit")
+    if head_sha and current and sha != current:
+        # a late dispatch (or rerun) of an older commit: it would overwrite the PR's report and check
+        # with stale results, and an old approval must not let superseded code run
+        raise GuardRefused(f"commit {sha[:12]} is no longer the head of PR #{number} (now {current[:12]}): "
+                           "not running a superseded commit",
+                           hint="Comment `/mlops rerun` again to run the PR's current head.")
     base = str((pull.get("base") or {}).get("sha") or "")
     return number, sha, base, head_repo is None or head_repo != base_repo, gh
 

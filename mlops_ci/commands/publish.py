@@ -36,8 +36,11 @@ if TYPE_CHECKING:
              "Default: asked from GitHub for a personal token, else github-actions[bot].")
 @option("--check-name", default="mlops-ci / gate", show_default=True,
         help="Check run that reports the gate verdict carried in DIRECTORY (needs checks: write).")
+@option("--trusted-bot", "trusted_bots", multiple=True, default=("github-actions[bot]",), show_default=True,
+        help="Login of the bot whose approval records are trusted (as for `mlops-ci guard`).")
+@option("--command-prefix", default="/mlops", show_default=True, help="ChatOps prefix of `approve` comments.")
 def publish(directory: Path, github_token: str | None, head_sha: str | None, comment_author: str | None,
-            check_name: str) -> None:
+            check_name: str, trusted_bots: tuple[str, ...], command_prefix: str) -> None:
     """Post the report in DIRECTORY (written by `report --to-artifact`) to its pull request."""
     from mlops_ci.adapters.github import GitHub, IssueThread
     from mlops_ci.report.model import marker
@@ -81,23 +84,39 @@ def publish(directory: Path, github_token: str | None, head_sha: str | None, com
                             author=comment_author_of(gh, ws.env, comment_author))
     _announce(rt, result)
     if payload.gate is not None:
-        report_gate(gh, rt, ctx, payload, check_name)
+        report_gate(gh, rt, ctx, payload, check_name, trusted_bots, command_prefix)
 
 
-def report_gate(gh: "GitHub", rt, ctx, payload: "Payload", check_name: str) -> None:  # noqa: ANN001
+def report_gate(gh: "GitHub", rt, ctx, payload: "Payload", check_name: str,  # noqa: ANN001
+                trusted_bots: tuple[str, ...] = ("github-actions[bot]",), command_prefix: str = "/mlops") -> None:
     """The check run a fork's read-only token could not create, from the verdict its run evaluated.
 
-    The verdict is as trustworthy as the commit that produced it: the guard let that commit run
-    only after a maintainer approved it. It is re-rendered from its fields, never posted as is,
-    and a verdict that cannot be read completes the check as failure (fail closed).
+    A fork controls the workflow its PR runs, so the artifact proves nothing by itself: a fork can
+    skip the guard and upload any verdict. It is believed only for a commit a maintainer approved
+    through the API-verifiable path (`/mlops approve <sha>` or the bot's record of one) — the same
+    approval the guard requires before that commit may run. Otherwise, and when the verdict does
+    not read as one, the check fails (never a pass). The verdict is re-rendered from its fields.
     """
     from mlops_ci.checks import CheckOutcome, CheckRun
+    from mlops_ci.commands.guard import judge
     from mlops_ci.gate.verdict import GateVerdict, render_markdown
 
     run_id = ctx.details.get("triggering_run_id")
     run_url = (f"{ctx.server_url}/{ctx.repository}/actions/runs/{run_id}" if run_id and ctx.repository
                else ctx.run_url)
-    check = CheckRun(gh, check_name, str(payload.head_sha), run_url)
+    sha = str(payload.head_sha)
+    check = CheckRun(gh, check_name, sha, run_url)
+    approval = judge(gh, int(payload.pull_request or 0), sha, {}, "", trusted_bots, command_prefix)
+    if not approval.allowed:
+        check.complete(CheckOutcome(
+            "failure", f"Not approved: the fork's gate verdict for {sha[:12]} is not trusted",
+            f"{approval.reason}.\n\nA fork pull request's run can report any verdict, so it counts only for a "
+            f"commit a maintainer approved: review commit `{sha}`, comment `{command_prefix} approve {sha}`, "
+            "then re-run the pull request's workflow. (The approval label lets the job run but leaves no "
+            "record this job can verify.)"))
+        rt.set_output("check-conclusion", "failure")
+        click.echo(f"check {check_name!r}: failure (commit {sha[:12]} not approved)")
+        return
     try:
         verdict = GateVerdict.from_dict(payload.gate or {})
         if verdict.conclusion not in ("success", "failure", "neutral"):
@@ -110,9 +129,8 @@ def report_gate(gh: "GitHub", rt, ctx, payload: "Payload", check_name: str) -> N
         click.echo(f"check {check_name!r}: failure (unreadable verdict)")
         return
     where = f"[the fork pull request's run]({run_url})" if run_url else "the fork pull request's run"
-    provenance = (f"> Evaluated in {where} on commit `{payload.head_sha[:12]}`, which a maintainer approved "
-                  "before it ran; reported here by `mlops-ci publish`, because a fork's token cannot "
-                  "create check runs.\n\n")
+    provenance = (f"> Evaluated in {where} on commit `{sha[:12]}` ({approval.reason}); reported here by "
+                  "`mlops-ci publish`, because a fork's token cannot create check runs.\n\n")
     check.complete(CheckOutcome(verdict.conclusion, verdict.title, provenance + summary))
     rt.set_output("check-conclusion", verdict.conclusion)
     click.echo(f"check {check_name!r}: {verdict.conclusion} — {verdict.title}")

@@ -86,6 +86,9 @@ def test_bad_config_is_exit_2(dvc_repo):
     proc = dvc_repo.mlops("gate")
     assert proc.returncode == 2
     assert ".mlops-ci.yml:4: key 'gate.rules.0.max_regression'" in proc.stderr
+    # without a check run (a fork's run) the error still becomes a failing verdict for the artifact
+    verdict = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "gate.json").read_text())
+    assert verdict["conclusion"] == "failure" and "gate.rules.0.max_regression" in verdict["title"]
 
 
 # -- the check run ------------------------------------------------------------------------------

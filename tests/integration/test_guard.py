@@ -142,6 +142,11 @@ def test_workflow_dispatch_with_pr_resolves_the_fork_and_head_through_the_api(fa
     assert read_outputs(tmp_path)["head-sha"] == HEAD
     # a same-repository PR passes
     assert run(fake, tmp_path, payload, "workflow_dispatch", "--pr", str(events.PR_NUMBER)).returncode == 0
+    # a late dispatch of a commit the PR has moved on from is refused, approved or not
+    old = "0" * 39 + "1"
+    fake.add_comment(FORK_PR, f"/mlops approve {old}", user=WRITER)
+    stale = run(fake, tmp_path, payload, "workflow_dispatch", "--pr", str(FORK_PR), "--head-sha", old)
+    assert stale.returncode == 1 and "is no longer the head of PR" in stale.stderr
 
 
 def test_events_without_a_pull_request_pass(fake, tmp_path):

@@ -274,9 +274,18 @@ def test_fork_gate_verdict_travels_in_the_payload_and_publish_reports_the_check(
     from tests.integration.dvcrepo import DvcRepo
 
     trusted = DvcRepo(workdir, pr_repo.log)
+    # nobody approved this commit: a fork can upload any verdict, so a "success" is not believed
+    unapproved = trusted.mlops("publish", str(payload_dir), env=run_env)
+    assert unapproved.returncode == 0, unapproved.stderr
+    (check,) = fake.check_runs(pr_repo.head, "mlops-ci / gate")
+    assert check.conclusion == "failure" and check.title.startswith("Not approved")
+    assert f"/mlops approve {pr_repo.head}" in check.summary
+
+    fake.set_permission("mia-maintainer", "write")
+    fake.add_comment(43, f"Reviewed.\n/mlops approve {pr_repo.head}", user="mia-maintainer")
     published = trusted.mlops("publish", str(payload_dir), env=run_env)
     assert published.returncode == 0, published.stderr
-    (check,) = fake.check_runs(pr_repo.head, "mlops-ci / gate")
+    check = fake.check_runs(pr_repo.head, "mlops-ci / gate")[-1]
     assert check.status == "completed" and check.conclusion == "success"
     assert check.title.startswith("Gate passed")
     assert "Evaluated in [the fork pull request's run]" in check.summary
