@@ -11,10 +11,10 @@ pytestmark = pytest.mark.integration
 RULES = "gate:\n  rules:\n    - metric: auc\n      direction: higher\n      max_regression: 0.01\n"
 
 
-def register(repo, env, auc):
+def register(repo, env, auc, name="promo"):
     repo.write("metrics.json", json.dumps({"auc": auc}))
     repo.commit(f"auc {auc}")
-    proc = repo.mlops("register", "--model-name", "promo", env=env)
+    proc = repo.mlops("register", "--model-name", name, env=env)
     assert proc.returncode == 0, proc.stderr
     return json.loads((repo.root / ".mlops-ci" / "out" / "registry.json").read_text())["model-version"]
 
@@ -91,24 +91,25 @@ def test_the_gate_links_the_mlflow_champion_and_reads_legacy_stages(dvc_repo, ml
     from mlflow import MlflowClient
 
     env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+    name = "linked"  # a model of its own: the server is shared with the other tests
     dvc_repo.write(".mlops-ci.yml", RULES)
     add_model(dvc_repo)
-    v1 = register(dvc_repo, env, 0.80)
-    assert dvc_repo.mlops("promote", "--model-name", "promo", env=env).returncode == 0
+    v1 = register(dvc_repo, env, 0.80, name)
+    assert dvc_repo.mlops("promote", "--model-name", name, env=env).returncode == 0
     dvc_repo.write("metrics.json", json.dumps({"auc": 0.81}))
-    gated = dvc_repo.mlops("gate", "--model-name", "promo", env=env)
+    gated = dvc_repo.mlops("gate", "--model-name", name, env=env)
     assert gated.returncode == 0, gated.stderr
     verdict = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "gate.json").read_text())
-    assert verdict["champion_url"] == f"{mlflow_server.url}/#/models/promo/versions/{v1}"
+    assert verdict["champion_url"] == f"{mlflow_server.url}/#/models/{name}/versions/{v1}"
     assert dvc_repo.mlops("report", env=env).returncode == 0
     comment = (dvc_repo.root / ".mlops-ci" / "out" / "comment.md").read_text()
-    assert f"- **MLflow champion**: {mlflow_server.url}/#/models/promo/versions/{v1}" in comment
+    assert f"- **MLflow champion**: {mlflow_server.url}/#/models/{name}/versions/{v1}" in comment
 
     # an old registry: the production model is marked by stage, no alias anywhere
     client = MlflowClient(mlflow_server.url)
-    client.delete_registered_model_alias("promo", "champion")
-    client.transition_model_version_stage("promo", v1, "Production")
-    legacy = dvc_repo.mlops("gate", "--model-name", "promo", env=env)
+    client.delete_registered_model_alias(name, "champion")
+    client.transition_model_version_stage(name, v1, "Production")
+    legacy = dvc_repo.mlops("gate", "--model-name", name, env=env)
     assert legacy.returncode == 0, legacy.stderr
     verdict = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "gate.json").read_text())
     assert "stage Production" in verdict["champion_source"] and f"version {v1}" in verdict["champion_source"]

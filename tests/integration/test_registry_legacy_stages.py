@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.integration.test_promote import RULES, register
+from tests.integration.test_promote import RULES
 from tests.integration.test_register import add_model
 
 pytestmark = pytest.mark.integration
@@ -66,30 +67,39 @@ def pre_alias_server(mlflow_server):
         server.server_close()
 
 
+def register(repo, env, auc, name):
+    repo.write("metrics.json", json.dumps({"auc": auc}))
+    repo.commit(f"auc {auc}")
+    proc = repo.mlops("register", "--model-name", name, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((repo.root / ".mlops-ci" / "out" / "registry.json").read_text())["model-version"]
+
+
 def test_register_promote_and_gate_use_stages_without_aliases(dvc_repo, mlflow_server, pre_alias_server):
     from mlflow import MlflowClient
 
     url, seen = pre_alias_server
     env = {"MLFLOW_TRACKING_URI": url}
+    name = f"legacy-{uuid.uuid4().hex[:8]}"  # the server is shared: a model of its own
     dvc_repo.write(".mlops-ci.yml", RULES)
     add_model(dvc_repo)
-    v1 = register(dvc_repo, env, 0.80)  # alias challenger -> stage Staging
+    v1 = register(dvc_repo, env, 0.80, name)  # alias challenger -> stage Staging
     client = MlflowClient(mlflow_server.url)  # the real server, to look behind the proxy
-    assert client.get_model_version("promo", v1).current_stage == "Staging"
+    assert client.get_model_version(name, v1).current_stage == "Staging"
 
-    promoted = dvc_repo.mlops("promote", "--model-name", "promo", env=env)
+    promoted = dvc_repo.mlops("promote", "--model-name", name, env=env)
     assert promoted.returncode == 0, promoted.stderr
-    assert client.get_model_version("promo", v1).current_stage == "Production"
-    assert client.get_registered_model("promo").aliases == {}
+    assert client.get_model_version(name, v1).current_stage == "Production"
+    assert client.get_registered_model(name).aliases == {}
     assert any("alias" in s for s in seen)  # it did ask for aliases first
 
-    v2 = register(dvc_repo, env, 0.86)
-    assert dvc_repo.mlops("promote", "--model-name", "promo", env=env).returncode == 0
-    assert client.get_model_version("promo", v2).current_stage == "Production"
-    assert client.get_model_version("promo", v1).current_stage == "Archived"  # the previous champion
+    v2 = register(dvc_repo, env, 0.86, name)
+    assert dvc_repo.mlops("promote", "--model-name", name, env=env).returncode == 0
+    assert client.get_model_version(name, v2).current_stage == "Production"
+    assert client.get_model_version(name, v1).current_stage == "Archived"  # the previous champion
 
     dvc_repo.write("metrics.json", json.dumps({"auc": 0.5}))  # far worse than the champion (0.86)
-    gated = dvc_repo.mlops("gate", "--model-name", "promo", env=env)
+    gated = dvc_repo.mlops("gate", "--model-name", name, env=env)
     assert gated.returncode == 1, gated.stderr
     verdict = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "gate.json").read_text())
     assert "stage Production" in verdict["champion_source"] and f"version {v2}" in verdict["champion_source"]
