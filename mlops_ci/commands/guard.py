@@ -16,7 +16,7 @@ now, and pass only when a writer approved exactly the head SHA. Otherwise exit
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import click
 
@@ -35,6 +35,16 @@ class GuardRefused(MlopsError):
     exit_code = 1
 
 
+def approval_trust_options(command: Callable) -> Callable:
+    """Whose approvals count: shared by `guard` (may a commit run?) and `publish` (does its verdict count?),
+    which must agree."""
+    command = option("--command-prefix", default="/mlops", show_default=True,
+                     help="ChatOps prefix of `approve` comments.")(command)
+    return option("--trusted-bot", "trusted_bots", multiple=True, default=("github-actions[bot]",),
+                  show_default=True, help="Login of the bot whose approval records are trusted (repeatable; "
+                  "space-separated in the env var).")(command)
+
+
 @click.command()
 @option("--github-token", default=None, help="Token that can read the PR's comments and collaborator "
         "permissions (default: $GITHUB_TOKEN; a fork PR's read-only token is enough).")
@@ -45,9 +55,7 @@ class GuardRefused(MlopsError):
         "head). Check out `steps.<guard>.outputs.head-sha` so the job runs exactly what was judged.")
 @option("--approval-label", default="mlops:approved", show_default=True,
         help="Label whose `labeled` event approves the PR's head commit.")
-@option("--trusted-bot", "trusted_bots", multiple=True, default=("github-actions[bot]",), show_default=True,
-        help="Login of the bot whose approval records are trusted (repeatable; space-separated in the env var).")
-@option("--command-prefix", default="/mlops", show_default=True, help="ChatOps prefix of `approve` comments.")
+@approval_trust_options
 def guard(github_token: str | None, pr_number: int | None, head_sha: str | None, approval_label: str,
           trusted_bots: tuple[str, ...], command_prefix: str) -> None:
     """Refuse to run a fork PR's code unless a maintainer approved that exact commit."""

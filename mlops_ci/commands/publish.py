@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Mapping
 import click
 
 from mlops_ci.commands import option
+from mlops_ci.commands.guard import approval_trust_options
 from mlops_ci.errors import BadInput
 
 if TYPE_CHECKING:
@@ -36,9 +37,7 @@ if TYPE_CHECKING:
              "Default: asked from GitHub for a personal token, else github-actions[bot].")
 @option("--check-name", default="mlops-ci / gate", show_default=True,
         help="Check run that reports the gate verdict carried in DIRECTORY (needs checks: write).")
-@option("--trusted-bot", "trusted_bots", multiple=True, default=("github-actions[bot]",), show_default=True,
-        help="Login of the bot whose approval records are trusted (as for `mlops-ci guard`).")
-@option("--command-prefix", default="/mlops", show_default=True, help="ChatOps prefix of `approve` comments.")
+@approval_trust_options
 def publish(directory: Path, github_token: str | None, head_sha: str | None, comment_author: str | None,
             check_name: str, trusted_bots: tuple[str, ...], command_prefix: str) -> None:
     """Post the report in DIRECTORY (written by `report --to-artifact`) to its pull request."""
