@@ -29,7 +29,9 @@ from tests.fakegithub.state import NotFound, State
 from tests.fakegithub.validation import ApiRequest, ApiResponse, Validator
 
 # Importing the handler modules registers their routes.
-from tests.fakegithub import handlers_checks, handlers_deploy, handlers_issues, handlers_repo  # noqa: F401,E402
+from tests.fakegithub import (  # noqa: F401,E402
+    handlers_checks, handlers_deploy, handlers_issues, handlers_repo, handlers_statuses,
+)
 
 #: openapi-core / jsonschema-path keep caches that were not written for concurrent use.
 _VALIDATION_LOCK = threading.Lock()

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from tests.fakegithub.app import Core, LoggedRequest
 from tests.fakegithub.faults import Fault
 from tests.fakegithub.records import (
-    CheckRun, Comment, Deployment, Dispatch, Issue, JitRunner, Pull, Reaction, Release, Repo, Token, WorkflowRun,
+    CheckRun, Comment, CommitStatus, Deployment, Dispatch, Issue, JitRunner, Pull, Reaction, Release, Repo, Token, WorkflowRun,
 )
 from tests.fakegithub.server import HttpServer
 from tests.fakegithub.state import BOT_LOGIN, DEFAULT_REPO, MAIN_SHA
@@ -178,6 +178,24 @@ class FakeGitHub(Core):
                                       conclusion=conclusion, pull_numbers=list(pull_numbers), **fields)
 
     # -- inspection ---------------------------------------------------------
+    def add_status(self, sha: str, state: str = "success", context: str = "default", creator: str = BOT_LOGIN,
+                   description: str | None = None, repo: str | None = None) -> CommitStatus:
+        """A commit status as if ``creator`` had posted it (seeding; the API path is POST .../statuses/{sha})."""
+        with self.state.lock:
+            sid = self.state.new_id()
+            status = CommitStatus(sid, self.state.node_id("SC", sid, "status"), repo or self.repo, sha, state,
+                                  context, creator, description)
+            self.state.user(creator)
+            self.state.statuses.append(status)
+            return status
+
+    def statuses(self, sha: str | None = None, context: str | None = None, repo: str | None = None
+                 ) -> list[CommitStatus]:
+        """Commit statuses (oldest first), optionally of one SHA / context."""
+        with self.state.lock:
+            return [s for s in self.state.statuses if s.repo == (repo or self.repo)
+                    and (sha is None or s.sha == sha) and (context is None or s.context == context)]
+
     def comments(self, issue_number: int, repo: str | None = None) -> list[Comment]:
         repo = repo or self.repo
         with self.state.lock:

@@ -265,3 +265,19 @@ class JitRunner:
     labels: list[str]
     work_folder: str
     encoded_jit_config: str
+
+
+@dataclass
+class CommitStatus:
+    """A commit status (``POST /repos/{o}/{r}/statuses/{sha}``): the creator is the token's login."""
+
+    id: int
+    node_id: str
+    repo: str
+    sha: str
+    state: str
+    context: str
+    creator: str
+    description: str | None = None
+    target_url: str | None = None
+    created_at: str = field(default_factory=now_iso)

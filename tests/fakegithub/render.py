@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.fakegithub.records import (
-    CheckRun, Comment, Deployment, DeploymentStatus, Issue, JitRunner, Label, Pull, Reaction, Release, Repo,
+    CheckRun, Comment, CommitStatus, Deployment, DeploymentStatus, Issue, JitRunner, Label, Pull, Reaction, Release, Repo,
     WorkflowRun,
 )
 from tests.fakegithub.state import ACTIONS_APP_ID, State
@@ -226,6 +226,13 @@ class Renderer:
                        "annotations_count": len(c.annotations), "annotations_url": f"{url}/annotations"},
             "name": c.name, "check_suite": {"id": c.check_suite_id}, "app": self.app(), "pull_requests": prs,
         }
+
+    def commit_status(self, s: CommitStatus) -> dict[str, Any]:
+        creator = self.user(s.creator)
+        return {"url": f"{self.api}/repos/{s.repo}/statuses/{s.sha}", "avatar_url": creator.get("avatar_url"),
+                "id": s.id, "node_id": s.node_id, "state": s.state, "description": s.description,
+                "target_url": s.target_url, "context": s.context, "created_at": s.created_at,
+                "updated_at": s.created_at, "creator": creator}
 
     # -- deployments, releases, actions -------------------------------------
     def deployment(self, d: Deployment) -> dict[str, Any]:

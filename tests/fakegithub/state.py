@@ -13,7 +13,7 @@ import threading
 from typing import Any, Iterable
 
 from tests.fakegithub.records import (
-    CheckRun, Comment, Deployment, Issue, JitRunner, Label, Pull, Release, Repo, Dispatch, Token, User,
+    CheckRun, Comment, CommitStatus, Deployment, Issue, JitRunner, Label, Pull, Release, Repo, Dispatch, Token, User,
     WorkflowRun, now_iso,
 )
 
@@ -50,6 +50,7 @@ class State:
         self.runners: dict[int, JitRunner] = {}
         self.permissions: dict[tuple[str, str], str] = {}
         self.nodes: dict[str, tuple[str, int]] = {}
+        self.statuses: list[CommitStatus] = []
 
     # -- ids ----------------------------------------------------------------
     def new_id(self) -> int:
