@@ -15,10 +15,11 @@ from typing import Mapping
 
 from mlops_ci.adapters.dvc import WORKSPACE, DvcProject
 from mlops_ci.adapters.git import Git
-from mlops_ci.config import Config, load_config
+from mlops_ci.config import CONFIG_FILENAME, Config, load_config, parse_config
 from mlops_ci.context import RunContext, detect
 from mlops_ci.errors import BadInput
 from mlops_ci.gha import Runtime
+from mlops_ci.policy import Policy, own_policy, trusted_policy
 
 #: Local state (MLflow store, outputs) lives here, inside the user's repository.
 STATE_DIR = ".mlops-ci"
@@ -84,6 +85,42 @@ class Workspace:
         if sha is None:
             raise BadInput(f"--head {explicit}: no such revision in {self.root}")
         return sha
+
+    def policy(self, base: str | None) -> Policy:
+        """The pass/fail rules for a change compared with ``base`` (a commit): the base's `.mlops-ci.yml`.
+
+        ``base=None`` (no git history to trust) judges with the working tree's rules and says so. A
+        base without the file has the defaults, whose gate has no rules — a failing gate, not a pass.
+        A config file outside the repository (``--config`` on the runner) is not the change's to
+        edit, so it is trusted as it is.
+        """
+        if base is None:
+            return own_policy(self.config, "no base commit given to read the rules from")
+        relative = self._config_in_repo()
+        if relative is None:
+            return Policy(self.config, f"`{self.config.source}` (outside the repository)")
+        label = f"{relative} (at {short(base)})"
+        text = self.git.show(base, relative)
+        if text is None:
+            return trusted_policy(self.config, Config(), f"defaults: no `{relative}` at base `{short(base)}`")
+        try:
+            decoded = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"{label}: not UTF-8 text") from None
+        return trusted_policy(self.config, parse_config(decoded, label), f"`{relative}` at base `{short(base)}`")
+
+    def _config_in_repo(self) -> str | None:
+        """The config's path relative to ``root`` (what ``git show REV:./path`` needs), None outside the repo."""
+        source = self.config.source
+        path = Path(source) if source else self.root / CONFIG_FILENAME
+        path = path if path.is_absolute() else (Path.cwd() / path)
+        try:
+            top = self.git.toplevel().resolve()
+            resolved = path.parent.resolve() / path.name
+            resolved.relative_to(top)
+            return os.path.relpath(resolved, self.root)
+        except (ValueError, BadInput):
+            return None
 
     def mlflow_tracking_uri(self) -> str:
         """Configured URI, else $MLFLOW_TRACKING_URI, else an embedded SQLite store (no server needed)."""

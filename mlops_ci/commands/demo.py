@@ -111,7 +111,7 @@ def run_pr_drift(ws, base_sha: str):  # noqa: ANN001, ANN201 - Workspace -> Drif
     """`mlops-ci drift --reference-rev BASE` as the PR job runs it: outputs land next to the report's."""
     from mlops_ci.commands.drift import run_drift, write_outputs as write_drift
 
-    cfg = ws.config
+    cfg = ws.policy(base_sha).config  # the base branch's drift and contract rules, as in a real PR job
     report = run_drift(cfg.drift.reference, str(ws.dvc_root / cfg.drift.current), drift=cfg.drift,
                        contracts=cfg.contracts, reference_rev=base_sha, repo=str(ws.dvc_root))
     write_drift(report, ws.runtime.out_dir, columns_shown=cfg.drift.columns_shown, pictures=cfg.drift.pictures)

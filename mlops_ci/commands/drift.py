@@ -44,11 +44,29 @@ def failure_message(report: "DriftReport") -> str:
 
 
 def load_settings(project_dir: str = ".", config_path: str | None = None,
-                  contracts_path: str | None = None) -> tuple["DriftConfig", "ContractsConfig"]:
-    """``drift:`` and ``contracts:`` of .mlops-ci.yml (defaults when absent); ``contracts_path`` replaces the latter."""
+                  contracts_path: str | None = None, base: str | None = None,
+                  strict: bool = True) -> tuple["DriftConfig", "ContractsConfig"]:
+    """``drift:`` and ``contracts:`` of .mlops-ci.yml (defaults when absent); ``contracts_path`` replaces the latter.
+
+    With ``base`` (a revision), what decides pass/fail — tests, thresholds, ignored columns,
+    ``fail_on_drift``, contract severities — comes from that commit's file (:mod:`mlops_ci.policy`):
+    a pull request cannot switch off the check that judges its own data.
+    """
     from mlops_ci.config import load_config
 
-    cfg = load_config(project_dir, config_path)
+    cfg = None
+    if base:
+        from mlops_ci.workspace import open_workspace
+
+        ws = open_workspace(project_dir, config_path)
+        try:
+            cfg = ws.policy(ws.base_revision(base)).config
+        except BadInput:
+            if strict:
+                raise
+            # the base was only implied (--reference-rev): reading the data there fails with its own message
+    if cfg is None:
+        cfg = load_config(project_dir, config_path)
     drift, contracts = cfg.drift, cfg.contracts
     if contracts_path:
         contracts = read_contracts(contracts_path)
@@ -193,15 +211,18 @@ def publish(report: "DriftReport", files: dict[str, Path], project_dir: str, sum
 @option("--fail-on-drift/--no-fail-on-drift", default=None, help="Exit 1 on dataset drift (default: config, on).")
 @option("--csv-encoding", default=None, help="Encoding of CSV inputs (default: UTF-8).")
 @option("--summary/--no-summary", default=None, help="Append the Markdown to the job summary (default: in Actions).")
+@option("--base", default=None, help="Revision whose drift and contract rules judge the data (default: "
+        "--reference-rev, else the pull request's base in Actions; locally without either, the working tree's).")
 def drift(project_dir: str, config_path: str | None, reference: str | None, current: str | None,
           reference_rev: str | None, current_rev: str | None, contracts_path: str | None, fmt: str,
           out_dir: str | None, method: str | None, threshold: float | None, drift_share: float | None,
           bins: int | None, ignore: tuple[str, ...], fail_on_drift: bool | None, csv_encoding: str | None,
-          summary: bool | None) -> None:
+          summary: bool | None, base: str | None) -> None:
     """Data drift and data contracts of current data against a reference."""
     from mlops_ci.gha import Runtime
 
-    drift_cfg, contracts_cfg = load_settings(project_dir, config_path, contracts_path)
+    drift_cfg, contracts_cfg = load_settings(project_dir, config_path, contracts_path,
+                                             base or reference_rev or _pull_request_base(), strict=bool(base))
     updates: dict[str, Any] = {}
     if method:
         updates["method"] = method
@@ -238,6 +259,15 @@ def drift(project_dir: str, config_path: str | None, reference: str | None, curr
     click.echo(f"mlops-ci: drift report in {target} ({time.perf_counter() - started:.1f}s)", err=True)
     if report.failed:
         raise DriftFailed(failure_message(report), hint=f"Full report: {files['html']}")
+
+
+def _pull_request_base() -> str | None:
+    """In a pull-request job, the base commit from the event (the rules' trusted side)."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return None
+    from mlops_ci.context import detect
+
+    return detect(dict(os.environ)).base_sha or None
 
 
 def _resolve(project_dir: str, path: str) -> str:

@@ -12,6 +12,7 @@ Exit codes: 0 pass (or neutral), 1 gate failed, 2 bad input or config.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,17 +66,9 @@ def gate(project_dir: str, config_path: str | None, champion_metrics: Path | Non
     # in progress.
     try:
         ws = open_workspace(project_dir, config_path, env)
-        stale = None if challenger_metrics is not None else _pipeline_problem(ws.runtime.out_dir, repro_outcome)
-        if stale is not None:
-            from mlops_ci import gate_runner
-            from mlops_ci.gate.verdict import GateVerdict
-
-            verdict = GateVerdict.from_error(stale, challenger_source="this change (working tree)")
-            gate_runner.write_verdict(ws, verdict)
-        else:
-            verdict = run_gate(ws, champion_metrics=champion_metrics, challenger_metrics=challenger_metrics,
-                               champion_predictions=champion_predictions,
-                               challenger_predictions=challenger_predictions, base=base, model_name=model_name)
+        verdict = run_gate(ws, champion_metrics=champion_metrics, challenger_metrics=challenger_metrics,
+                           champion_predictions=champion_predictions, challenger_predictions=challenger_predictions,
+                           base=base, model_name=model_name, repro_outcome=repro_outcome)
         _finish(ws, verdict, check)
     except Exception as exc:
         _fail_check(check, exc)
@@ -84,6 +77,30 @@ def gate(project_dir: str, config_path: str | None, champion_metrics: Path | Non
         raise
     if not verdict.passed:
         raise click.exceptions.Exit(1)
+
+
+def _base_or_none(ws: "Workspace", explicit: str | None) -> str | None:
+    """--base, the PR's base, the merge-base — None in a folder that is not a git checkout.
+
+    A broken explicit base (a typo in --base) is an error, not a silent fallback.
+    """
+    try:
+        return ws.base_revision(explicit)
+    except BadInput:
+        if explicit:
+            raise
+        return None
+
+
+def _policy_base(ws: "Workspace", explicit: str | None) -> str | None:
+    """The commit whose rules judge this change: --base, and in Actions always the PR's base.
+
+    A local run without --base is someone iterating on their own rules: they apply, and the
+    verdict says they are the working tree's.
+    """
+    if explicit or ws.runtime.in_github:
+        return _base_or_none(ws, explicit)
+    return None
 
 
 def _pipeline_problem(out_dir: Path, repro_outcome: str | None) -> str | None:
@@ -153,7 +170,38 @@ def _start_check(env: dict[str, str], name: str, token: str | None) -> "CheckRun
 
 def run_gate(ws: "Workspace", *, champion_metrics: Path | None = None, challenger_metrics: Path | None = None,
              champion_predictions: Path | None = None, challenger_predictions: Path | None = None,
-             base: str | None = None, model_name: str | None = None) -> "GateVerdict":
+             base: str | None = None, model_name: str | None = None,
+             repro_outcome: str | None = None) -> "GateVerdict":
+    """The verdict on this change, judged by the base commit's rules (see :mod:`mlops_ci.policy`); gate.json written.
+
+    The rules are fixed before anything else is looked at; no rules is a failing verdict, and so is
+    a pipeline that did not produce fresh metrics in this job.
+    """
+    from mlops_ci import gate_runner
+    from mlops_ci.gate.verdict import GateVerdict
+
+    policy = ws.policy(_policy_base(ws, base))
+    ws = dataclasses.replace(ws, config=policy.config)
+    stale = None if challenger_metrics is not None else _pipeline_problem(ws.runtime.out_dir, repro_outcome)
+    gate_cfg = policy.config.gate
+    if gate_cfg.enabled and gate_cfg.is_empty():
+        verdict = GateVerdict.unruled(policy.source, self_judged=policy.self_judged,
+                                      challenger_source="this change (working tree)")
+    elif stale is not None:
+        verdict = GateVerdict.from_error(stale, challenger_source="this change (working tree)")
+    else:
+        verdict = _evaluate(ws, champion_metrics=champion_metrics, challenger_metrics=challenger_metrics,
+                            champion_predictions=champion_predictions,
+                            challenger_predictions=challenger_predictions, base_rev=_base_or_none(ws, base),
+                            model_name=model_name)
+    verdict.policy_source, verdict.proposed_policy = policy.source, list(policy.proposed)
+    gate_runner.write_verdict(ws, verdict)
+    return verdict
+
+
+def _evaluate(ws: "Workspace", *, champion_metrics: Path | None, challenger_metrics: Path | None,
+              champion_predictions: Path | None, challenger_predictions: Path | None, base_rev: str | None,
+              model_name: str | None) -> "GateVerdict":
     from mlops_ci import gate_runner
     from mlops_ci.adapters.dvc import WORKSPACE
     from mlops_ci.champion import Champion, flat_metrics, resolve_champion
@@ -178,12 +226,6 @@ def run_gate(ws: "Workspace", *, champion_metrics: Path | None = None, challenge
             f"metrics file `{champion_metrics}`", "file", champion_predictions)
     else:
         try:
-            base_rev: str | None = ws.base_revision(base)
-        except BadInput:
-            if base:
-                raise
-            base_rev = None  # not a git checkout: only a registry champion can be found
-        try:
             name = model_name_for(ws, model_name)
         except BadInput:
             name = ws.root.name  # not a git checkout: no repository to name the model after
@@ -197,7 +239,6 @@ def run_gate(ws: "Workspace", *, champion_metrics: Path | None = None, challenge
         from mlops_ci.adapters.mlflow_registry import model_version_url
 
         verdict.champion_url = model_version_url(ws.mlflow_tracking_uri(), name, champion.version)
-    gate_runner.write_verdict(ws, verdict)
     return verdict
 
 

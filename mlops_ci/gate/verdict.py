@@ -54,6 +54,10 @@ class GateVerdict:
     error: Optional[str] = None
     #: A page about the champion (its MLflow model version), when one can be linked to.
     champion_url: Optional[str] = None
+    #: Where the rules came from, e.g. "`.mlops-ci.yml` at base `0d1a26e`" (never the change's own file in a PR).
+    policy_source: str = ""
+    #: Policy keys the change under review modifies: shown to reviewers, applied only after merge.
+    proposed_policy: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -113,6 +117,18 @@ class GateVerdict:
         return cls("failure", _clip(f"Gate error: {first}", TITLE_LIMIT), champion_source, [row], mode=mode,
                    challenger_source=challenger_source, error=reason)
 
+    @classmethod
+    def unruled(cls, policy_source: str, *, self_judged: bool = False, challenger_source: str = "") -> "GateVerdict":
+        """A required check with no rules would pass anything: it fails, saying where rules belong."""
+        where = "the working tree's config" if self_judged else "the base branch's config"
+        reason = (f"no gate rules in {where} ({policy_source}): a required check that checks nothing would pass "
+                  "any model. Add rules under `gate:` on the base branch (rules a pull request adds apply once "
+                  "it is merged), or set `gate.enabled: false` there to report the check as neutral.")
+        row = RuleResult("(gate)", "rules", "at least one rule on the base branch", None, None, None, False, reason)
+        return cls("failure", "No gate rules on the base branch: nothing would be checked, so the gate fails",
+                   "not resolved (no rules to compare with)", [row], challenger_source=challenger_source,
+                   policy_source=policy_source)
+
     # -- serialisation ------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +146,8 @@ class GateVerdict:
             "results": [r.to_dict() for r in self.results],
             "significance": [s.to_dict() for s in self.significance],
             "fairness": [f.to_dict() for f in self.fairness],
+            "policy_source": self.policy_source,
+            "proposed_policy": list(self.proposed_policy),
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -144,7 +162,13 @@ class GateVerdict:
                    [SignificanceResult.from_dict(s) for s in data.get("significance", [])],
                    [FairnessResult.from_dict(f) for f in data.get("fairness", [])],
                    data.get("mode", "native"), data.get("challenger_source", ""), data.get("error"),
-                   data.get("champion_url") if isinstance(data.get("champion_url"), str) else None)
+                   data.get("champion_url") if isinstance(data.get("champion_url"), str) else None,
+                   str(data.get("policy_source") or ""),
+                   _strings(data.get("proposed_policy")))
+
+
+def _strings(value: Any) -> list[str]:
+    return [k for k in value if isinstance(k, str)] if isinstance(value, list) else []
 
 
 # -- Markdown ---------------------------------------------------------------------------------------
@@ -221,6 +245,14 @@ def render_markdown(verdict: GateVerdict, limit: int = SUMMARY_LIMIT) -> str:
     c = verdict.counts()
     meta += f" · **Mode:** {verdict.mode} · {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
     head.append(_clip(meta, 2000))
+    if verdict.policy_source:
+        head += ["", _clip(f"**Rules:** {verdict.policy_source}", 600)]
+    if verdict.proposed_policy:
+        keys = ", ".join(f"`{cell(k)}`" for k in verdict.proposed_policy[:20])
+        more = f" and {len(verdict.proposed_policy) - 20} more" if len(verdict.proposed_policy) > 20 else ""
+        head += ["", "> [!NOTE]", f"> **Proposed policy change, applies after merge:** this change edits {keys}{more} "
+                 "in `.mlops-ci.yml`. It is judged by the base branch's rules above; the new rules take effect "
+                 "once it is merged."]
     if verdict.error:
         head += ["", "The gate could not be evaluated, so it fails closed:", "", "```",
                  _clip(verdict.error.replace("```", "'''"), 4000), "```"]

@@ -54,6 +54,7 @@ def test_base_branch_is_the_champion_without_a_registry(dvc_repo, tmp_path):
 def test_metrics_the_pipeline_did_not_produce_are_not_judged(dvc_repo):
     """After a failed or skipped repro the checkout's metrics are stale: the gate fails closed."""
     dvc_repo.write(".mlops-ci.yml", RULES)
+    dvc_repo.commit("rules")  # --base HEAD: the rules are read from that commit
     dvc_repo.write("metrics.json", json.dumps({"auc": 0.99, "loss": 0.01}))  # committed, looks great
     out = dvc_repo.root / ".mlops-ci" / "out"
     out.mkdir(parents=True, exist_ok=True)
@@ -74,6 +75,7 @@ def test_metrics_the_pipeline_did_not_produce_are_not_judged(dvc_repo):
 
 def test_no_champion_passes_with_the_reason(dvc_repo):
     dvc_repo.write(".mlops-ci.yml", RULES)
+    dvc_repo.commit("rules")  # --base HEAD: the rules are read from that commit
     dvc_repo.write("metrics.json", json.dumps({"auc": 0.80, "loss": 0.40}))
     proc = dvc_repo.mlops("gate", "--base", "HEAD", env={"MLFLOW_TRACKING_URI": ""})
     assert proc.returncode == 0, proc.stderr
@@ -152,12 +154,14 @@ def test_mlflow_down_fails_closed(fake_github, pr, tmp_path):
     assert check.conclusion == "failure" and "MLflow" in check.summary
 
 
-def test_no_metrics_at_all_still_reports_the_check(fake_github, dvc_repo, tmp_path):
-    base = dvc_repo.head if hasattr(dvc_repo, "head") else dvc_repo.sh("git", "rev-parse", "HEAD").stdout.strip()
+def test_no_rules_at_all_still_reports_the_check_as_failing(fake_github, dvc_repo, tmp_path):
+    """Nothing configured anywhere: the required check is reported (never "Expected" forever), and fails."""
+    base = dvc_repo.sh("git", "rev-parse", "HEAD").stdout.strip()
     proc = dvc_repo.mlops("gate", env=gh_env(fake_github, tmp_path, dvc_repo, base, base))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     (check,) = fake_github.check_runs(base, "mlops-ci / gate")
-    assert check.status == "completed" and check.conclusion in ("neutral", "success")
+    assert check.status == "completed" and check.conclusion == "failure"
+    assert "No gate rules on the base branch" in check.title
 
 
 def test_bad_config_still_completes_the_check(fake_github, pr, tmp_path):
