@@ -9,20 +9,35 @@
 #   SETUP_INPUT_PIP_ARGS   extra pip arguments, split on whitespace, never printed
 # Not INPUT_*: runners expose a composite action's own inputs as INPUT_<NAME> to its steps, so the
 # `version` input of actions/promote once leaked in here as the toolkit version to install.
-# Tunables: MLOPS_CI_SETUP_LOCK_TIMEOUT (seconds to wait for another job's install, default 1200).
+# Tunables: MLOPS_CI_SETUP_LOCK_TIMEOUT (seconds to wait for another job's install, default 1200);
+#   MLOPS_CI_SETUP_VERIFY=full hashes every file of a cached venv on reuse, not only those whose
+#   inode or ctime changed since the manifest was written.
 #
 # Cache layout (one entry per toolkit version):
 #   <cache-dir>/<version>/venv        the venv used by jobs: a symlink to venv-<stamp> below, or any
 #                                     existing venv (a directory, or a symlink to one elsewhere - this
 #                                     is how tests seed the cache with an already-installed venv)
 #   <cache-dir>/<version>/venv-<stamp>  a venv built by this script; "venv" is switched to it by an
-#                                     atomic rename once it is complete and passed the health check
+#                                     atomic rename once it is complete and passed the health check.
+#                                     It is read-only (chmod -R a-w) and holds .mlops-ci-manifest:
+#                                     every file with its sha256 (check_venv.py --write-manifest)
+#   <cache-dir>/<version>/venv-<stamp>.manifest-sha256  the manifest's sha256, outside the venv; a
+#                                     second copy is the manifest= line of venv-<stamp>/.mlops-ci-setup
 #   <cache-dir>/<version>/.lock       flock(1) lock serialising installs of that version
-# A venv is reused when check_venv.py passes with its own interpreter (right mlops-ci version,
-# Python version and every requirement of mlops-ci[extras] installed), bin/mlops-ci runs, and, for
-# an install from source, the venv was built from the same source (digest in .mlops-ci-setup).
-# Anything else (missing, half-installed, wrong version) is rebuilt; nothing outside
-# <cache-dir>/<version> is ever modified or deleted.
+# A venv is reused when
+#   1. it is the venv that was built (security review F5): for a venv-<stamp> of this script, the
+#      manifest matches both digests and every file, link and content of the venv matches the
+#      manifest, with nothing added (check_venv.py --verify-manifest, run by the system Python, so
+#      nothing of the venv runs before it passed). A venv-<stamp> without a manifest is rebuilt.
+#      A venv seeded by hand (a directory, or a link to one elsewhere) has none: it is reused
+#      unverified, and the log says so;
+#   2. check_venv.py passes with its own interpreter (right mlops-ci version, Python version and
+#      every requirement of mlops-ci[extras] installed) and bin/mlops-ci runs;
+#   3. for an install from source, the venv was built from the same source (digest in .mlops-ci-setup).
+# Anything else (modified, missing, half-installed, wrong version) is rebuilt; nothing outside
+# <cache-dir>/<version> is ever modified or deleted. Hash checks detect a changed venv; what keeps
+# jobs from changing it is ownership: on a shared runner the cache belongs to another user than the
+# jobs (see docs/runners.md, "Runner hygiene").
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -115,10 +130,55 @@ healthy() {  # healthy VENV [quiet [any-source]]: the venv exists, has the right
   fi
 }
 
+verified=""
+unverified_noted=""
+sealed() {  # sealed VENV [quiet]: VENV is the venv that was built - nothing changed, added or removed
+  local v="$1" real parent name entry_real record_digest entry_digest why
+  verified=""
+  real="$(cd "$v" 2>/dev/null && pwd -P)" || return 1
+  parent="${real%/*}"
+  name="${real##*/}"
+  if [ ! -e "$real/.mlops-ci-manifest" ] && [ ! -e "$parent/$name.manifest-sha256" ] \
+     && ! grep -qs '^manifest=' "$real/.mlops-ci-setup"; then
+    entry_real="$(cd "$entry" 2>/dev/null && pwd -P)" || entry_real=""
+    if [ "$parent" = "$entry_real" ] && [[ "$name" == venv-* ]]; then
+      [ -n "${2:-}" ] || log "cached venv $v has no manifest, though this action built it (removed, or" \
+                             "built by a setup action older than manifests): rebuilding"
+      return 1
+    fi
+    if [ "$unverified_noted" != "$real" ]; then
+      log "cached venv $v has no manifest (it was not built by this action), so it cannot be verified"
+      unverified_noted="$real"
+    fi
+    return 0
+  fi
+  record_digest="$(sed -n 's/^manifest=//p' "$real/.mlops-ci-setup" 2>/dev/null | head -n 1)" || true
+  entry_digest="$(head -c 64 "$parent/$name.manifest-sha256" 2>/dev/null)" || true
+  if ! why="$("$python_bin" -I "$here/check_venv.py" --verify-manifest "$real" "$record_digest" \
+                "$entry_digest" 2>&1)"; then
+    [ -n "${2:-}" ] || log "cached venv $v was modified after it was built (${why//$'\n'/; }): rebuilding"
+    return 1
+  fi
+  verified="$why"
+}
+
+remove_tree() {  # remove_tree DIR: a venv this script built is read-only, so make it writable first
+  local d="$1"
+  if [ -d "$d" ] && [ ! -L "$d" ]; then
+    chmod -R u+w -- "$d" 2>/dev/null || true
+  fi
+  rm -rf -- "$d" || log "could not remove $d"
+  rm -f -- "$d.manifest-sha256" || true
+}
+
 lock_fd=""
 acquire_lock() {
   local timeout="${MLOPS_CI_SETUP_LOCK_TIMEOUT:-1200}"
-  mkdir -p "$entry"
+  if ! mkdir -p "$entry" 2>/dev/null || [ ! -w "$entry" ]; then
+    die "cannot install mlops-ci $version: $entry is not writable by $(id -un 2>/dev/null || id -u)" \
+        "(a toolkit preinstalled read-only, e.g. in a runner image, serves only its own version and extras;" \
+        "input 'cache-dir' picks another cache)"
+  fi
   if command -v flock >/dev/null 2>&1; then
     exec {lock_fd}>>"$entry/.lock"
     if ! flock -n "$lock_fd"; then
@@ -130,7 +190,7 @@ acquire_lock() {
     until mkdir "$entry/.lock.d" 2>/dev/null; do
       if [ "$waited" -ge "$timeout" ]; then
         log "removing a stale lock $entry/.lock.d"
-        rm -rf "$entry/.lock.d"
+        remove_tree "$entry/.lock.d"
         continue
       fi
       [ "$waited" -gt 0 ] || log "another job is installing mlops-ci $version; waiting up to ${timeout}s"
@@ -180,7 +240,19 @@ install_venv() {  # install_venv NEWDIR
   rm -rf "$tmp"
   printf 'version=%s\nextras=%s\npython=%s\nsource=%s\ninstalled=%s\n' \
     "$version" "$extras" "$python_xy" "$src_digest" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$new/.mlops-ci-setup"
-  healthy "$new" || { rm -rf "$new"; die "the freshly installed venv failed its health check (see above)"; }
+  healthy "$new" || { remove_tree "$new"; die "the freshly installed venv failed its health check (see above)"; }
+  seal "$new"
+}
+
+seal() {  # seal NEWDIR: read-only, with its manifest inside, its digest in .mlops-ci-setup and in the entry
+  local new="$1" digest
+  chmod -R a-w "$new"
+  chmod u+w "$new" "$new/.mlops-ci-setup"  # the manifest is written after the chmod: it changes ctimes
+  digest="$("$python_bin" -I "$here/check_venv.py" --write-manifest "$new")" \
+    || { remove_tree "$new"; die "could not write the manifest of $new"; }
+  printf 'manifest=%s\n' "$digest" >> "$new/.mlops-ci-setup"
+  printf '%s\n' "$digest" > "$new.manifest-sha256"
+  chmod a-w "$new" "$new/.mlops-ci-setup" "$new.manifest-sha256"
 }
 
 switch_to() {  # atomically point $venv at NEWDIR (a sibling directory)
@@ -188,16 +260,17 @@ switch_to() {  # atomically point $venv at NEWDIR (a sibling directory)
   if [ -L "$venv" ]; then
     old_target="$(readlink "$venv")"
   elif [ -e "$venv" ]; then  # a broken real directory: no job can be using it successfully
-    rm -rf "$venv"
+    remove_tree "$venv"
   fi
   ln -sfn "$(basename "$new")" "$tmp_link"
   # rename(2) replaces the link itself, atomically (portable, unlike mv -T)
   "$python_bin" -I -c 'import os, sys; os.replace(sys.argv[1], sys.argv[2])' "$tmp_link" "$venv"
-  # Remove the replaced venv only when it is ours (venv-* in this entry) and it was broken.
+  # Remove the replaced venv only when it is ours (venv-* in this entry) and it was broken or modified.
   case "$old_target" in
     # built from other sources is not broken: a job pinned to that commit may be using it right now
-    venv-*) if [ -d "$entry/$old_target" ] && ! healthy "$entry/$old_target" quiet any-source; then
-              rm -rf "${entry:?}/$old_target"
+    venv-*) if [ -d "$entry/$old_target" ] && ! { sealed "$entry/$old_target" quiet \
+                                                    && healthy "$entry/$old_target" quiet any-source; }; then
+              remove_tree "${entry:?}/$old_target"
             fi ;;
   esac
 }
@@ -206,10 +279,14 @@ collect_garbage() {  # our venv-* dirs not in use: unfinished builds now, replac
   local d current=""
   [ -L "$venv" ] && current="$(readlink "$venv")"
   for d in "$entry"/venv-*; do
+    if [ -f "$d" ] && [[ "$d" == *.manifest-sha256 ]]; then  # the digest of a venv that is gone
+      [ -d "${d%.manifest-sha256}" ] || rm -f -- "$d"
+      continue
+    fi
     [ -d "$d" ] || continue
     [ "$(basename "$d")" != "$current" ] || continue
     if [ ! -f "$d/.mlops-ci-setup" ] || [ -n "$(find "$d" -maxdepth 0 -mmin +1440)" ]; then
-      rm -rf "$d"
+      remove_tree "$d"
     fi
   done
 }
@@ -217,7 +294,7 @@ collect_garbage() {  # our venv-* dirs not in use: unfinished builds now, replac
 # ---- once per job ----------------------------------------------------------------------------
 cache_hit=true
 if [ "${MLOPS_CI_SETUP_VERSION:-}" = "$version" ] && [ -n "${MLOPS_CI_SETUP_VENV:-}" ] \
-   && healthy "$MLOPS_CI_SETUP_VENV" quiet; then
+   && sealed "$MLOPS_CI_SETUP_VENV" quiet && healthy "$MLOPS_CI_SETUP_VENV" quiet; then
   log "mlops-ci $version is already set up in this job ($MLOPS_CI_SETUP_VENV)"
   real="$MLOPS_CI_SETUP_VENV"
   set_output version "$version"
@@ -228,16 +305,17 @@ if [ "${MLOPS_CI_SETUP_VERSION:-}" = "$version" ] && [ -n "${MLOPS_CI_SETUP_VENV
 fi
 
 # ---- reuse or install ------------------------------------------------------------------------
-if healthy "$venv" quiet; then
-  log "cache-hit=true: reusing $venv"
+# sealed before healthy: nothing of a modified venv runs (healthy runs its python and mlops-ci)
+if sealed "$venv" quiet && healthy "$venv" quiet; then
+  log "cache-hit=true: reusing $venv${verified:+ ($verified)}"
 else
   acquire_lock
-  if [ -e "$venv" ] && healthy "$venv"; then  # another job finished the install while we waited
-    log "cache-hit=true: reusing $venv"
+  if [ -e "$venv" ] && sealed "$venv" && healthy "$venv"; then  # another job finished the install while we waited
+    log "cache-hit=true: reusing $venv${verified:+ ($verified)}"
   else
     cache_hit=false
     if [ -e "$venv" ] || [ -L "$venv" ]; then
-      log "cache-hit=false: reinstalling mlops-ci $version (the cached venv is broken or incomplete)"
+      log "cache-hit=false: reinstalling mlops-ci $version (the cached venv is broken or incomplete, or was modified)"
     else
       log "cache-hit=false: installing mlops-ci $version (nothing cached in $entry)"
     fi

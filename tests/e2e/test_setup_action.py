@@ -70,25 +70,35 @@ def _workflow(*jobs: str) -> str:
     return "on: push\npermissions:\n  contents: read\njobs:\n" + "".join(jobs)
 
 
-@pytest.fixture
-def fake_python(tmp_path: Path) -> Path:
-    """A `python` for the setup action whose venvs see the dev venv's packages (see module doc)."""
-    real = Path(sys._base_executable if hasattr(sys, "_base_executable") else sys.executable)
+def write_fake_python(directory: Path, real: Path | None = None) -> Path:
+    """A `python3` for the setup action whose venvs see the dev venv's packages (see module doc).
+
+    Every venv it creates is listed in ``<directory>/venvs-created``. ``real`` is the interpreter
+    behind it (default: the one running the tests).
+    """
+    if real is None:
+        real = Path(sys._base_executable if hasattr(sys, "_base_executable") else sys.executable)
     site_packages = sysconfig.get_paths()["purelib"]
-    script = tmp_path / "bin" / "python3"
-    script.parent.mkdir(parents=True)
+    script = directory / "bin" / "python3"
+    script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(f"""#!/bin/bash
 # test stand-in: `-m venv DIR` makes a real venv whose site-packages also sees the dev venv
 if [ "$1" = -m ] && [ "$2" = venv ]; then
   "{real}" -m venv --without-pip "$3" || exit
   echo "import site; site.addsitedir('{site_packages}')" > "$3/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/_e2e_dev_venv.pth"
-  echo "$3" >> "{tmp_path}/venvs-created"
+  echo "$3" >> "{directory}/venvs-created"
   exit 0
 fi
 exec "{real}" "$@"
 """)
     script.chmod(0o755)
     return script
+
+
+@pytest.fixture
+def fake_python(tmp_path: Path) -> Path:
+    """A `python` for the setup action whose venvs see the dev venv's packages (see module doc)."""
+    return write_fake_python(tmp_path)
 
 
 def test_setup_reuses_seeded_cache_and_puts_mlops_ci_on_path(seeded_runner: ActRunner, act_repo):
@@ -176,12 +186,14 @@ def test_broken_cache_is_reinstalled_then_reused(act_runner: ActRunner, act_repo
     assert "installing" not in second.step("setup").log
     assert second.step("setup").outputs["venv-path"] == setup.outputs["venv-path"]
     assert len((tmp_path / "venvs-created").read_text().splitlines()) == 1
-    assert [p.name for p in (cache / __version__).iterdir() if p.name.startswith("venv-")] == \
-        [Path(setup.outputs["venv-path"]).name]
+    built = Path(setup.outputs["venv-path"]).name
+    assert sorted(p.name for p in (cache / __version__).iterdir() if p.name.startswith("venv-")) == \
+        [built, f"{built}.manifest-sha256"]  # the venv, and its manifest's digest outside it
 
     # the same version from other sources (a moved @v1 tag): the venv built from the old ones is replaced
     stamp = Path(setup.outputs["venv-path"]) / ".mlops-ci-setup"
     assert re.search(r"^source=[0-9a-f]{16}$", stamp.read_text(), re.M)
+    stamp.chmod(0o644)  # a built venv is read-only
     stamp.write_text(re.sub(r"^source=.*$", "source=0123456789abcdef", stamp.read_text(), flags=re.M))
     third = act_runner.run(repo, workflow, timeout=300).assert_ok()
     assert third.step("setup").outputs["cache-hit"] == "false"

@@ -3,16 +3,24 @@
 `mlops-ci` and the runner's `run.sh` are replaced by recording stand-ins: what is
 under test is the loop's order, what reaches whom (the token only `runner jit`,
 the JIT config only `run.sh`), clean-up between jobs, retries and signals.
+
+The loop runs as root and starts each job's `run.sh` as an unprivileged job user
+(RUNNER_JOB_USER); these tests create a throw-away user for it (``job_user``), so they
+need root (useradd, setpriv) and are skipped otherwise. Everything the job user has to
+reach lives in a world-readable temporary directory (pytest's own are private to root).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,6 +35,8 @@ FAKE_MLOPS_CI = r"""#!/usr/bin/env bash
 # records: <subcommand> token=<token seen> args...
 set -u
 log="$FAKE_LOG"
+# the log belongs to root; the job (another uid) appends to it too
+[ -e "$log" ] || { : > "$log"; chmod 666 "$log"; }
 echo "$1 $2 token=${MLOPS_CI_GITHUB_TOKEN:-none} ${*:3}" >> "$log"
 if [ "$2" = doctor ]; then
   n=$(grep -c ' doctor ' "$log")
@@ -54,22 +64,71 @@ fi
 """
 
 
+@dataclass(frozen=True)
+class JobUser:
+    name: str
+    uid: int
+    gid: int
+    home: Path
+
+
+def world_dir(prefix: str) -> Path:
+    """A temporary directory other users can traverse (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def job_user():
+    """A throw-away unprivileged user the loop starts jobs as (RUNNER_JOB_USER)."""
+    if os.geteuid() != 0:
+        pytest.skip("run-ephemeral.sh runs as root and drops to a job user: needs root (useradd, setpriv)")
+    for tool in ("useradd", "userdel", "setpriv"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    base = world_dir("mlops-ci-jobuser-")
+    name = f"mcjob{os.getpid()}{base.name[-4:].lower().replace('_', 'x')}"  # one per importing module
+    home = base / name
+    added = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", str(home),
+                            "--shell", "/bin/bash", name], capture_output=True, text=True)
+    if added.returncode != 0:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(f"useradd {name}: {added.stderr}")
+    entry = pwd.getpwnam(name)
+    try:
+        yield JobUser(name, entry.pw_uid, entry.pw_gid, home)
+    finally:
+        # the loop kills the job user's processes after every job; this is a safety net
+        subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups",
+                        "bash", "-c", "kill -KILL -1 2>/dev/null; true"], check=False)
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture
-def host(tmp_path):
-    runner_dir = tmp_path / "actions-runner"
+def host(job_user):
+    base = world_dir("mlops-ci-host-")
+    runner_dir = base / "actions-runner"
     runner_dir.mkdir()
     (runner_dir / "run.sh").write_text(FAKE_RUN_SH)
     (runner_dir / "run.sh").chmod(0o755)
-    fake = tmp_path / "mlops-ci"
+    fake = base / "mlops-ci"
     fake.write_text(FAKE_MLOPS_CI)
     fake.chmod(0o755)
-    token = tmp_path / "token"
+    # like a systemd credential of a User=root unit: a directory and a file only root can read
+    credentials = base / "credentials"
+    credentials.mkdir(mode=0o700)
+    token = credentials / "github-token"
     token.write_text("ghp_secretAdminToken\n")
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RUNNER_DIR": str(runner_dir),
-           "RUNNER_REPO": "octo/models", "RUNNER_TOKEN_FILE": str(token), "MLOPS_CI": str(fake),
-           "RUNNER_RETRY_SECONDS": "0", "RUNNER_MAX_JOBS": "2", "FAKE_LOG": str(tmp_path / "log"),
+    token.chmod(0o400)
+    env = {"PATH": os.environ["PATH"], "HOME": str(base), "RUNNER_DIR": str(runner_dir),
+           "RUNNER_REPO": "octo/models", "RUNNER_TOKEN_FILE": str(token), "CREDENTIALS_DIRECTORY": str(credentials),
+           "RUNNER_JOB_USER": job_user.name, "MLOPS_CI": str(fake),
+           "RUNNER_RETRY_SECONDS": "0", "RUNNER_MAX_JOBS": "2", "FAKE_LOG": str(base / "log"),
            "GITHUB_TOKEN": "ghs_mustNotLeak"}
-    return env
+    yield env
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def run(env: dict[str, str], **extra: str) -> subprocess.CompletedProcess[str]:
@@ -87,21 +146,23 @@ def test_shellcheck_clean():
     assert proc.returncode == 0, proc.stdout
 
 
-def test_two_jobs_one_fresh_runner_each(host):
+def test_two_jobs_one_fresh_runner_each(host, job_user):
     proc = run(host)
     assert proc.returncode == 0, proc.stderr
     runner_dir = host["RUNNER_DIR"]
+    job_runner = job_user.home / "actions-runner"  # each job runs in a fresh copy of RUNNER_DIR
     assert log_lines(host) == [
-        f"runner doctor token=none --project-dir {runner_dir} --labels self-hosted,linux,x64,gpu --min-free-gb 20",
+        f"runner doctor token=none --project-dir {job_runner} --labels self-hosted,linux,x64,gpu --min-free-gb 20",
         "runner jit token=ghp_secretAdminToken --labels self-hosted,linux,x64,gpu --repo octo/models "
         f"--runner-group-id 1 --output {runner_dir}/.mlops-ci-host/jitconfig",
         "run.sh --jitconfig JITCONFIG-1 token=none",
-        f"runner doctor token=none --project-dir {runner_dir} --labels self-hosted,linux,x64,gpu --min-free-gb 20",
+        f"runner doctor token=none --project-dir {job_runner} --labels self-hosted,linux,x64,gpu --min-free-gb 20",
         "runner jit token=ghp_secretAdminToken --labels self-hosted,linux,x64,gpu --repo octo/models "
         f"--runner-group-id 1 --output {runner_dir}/.mlops-ci-host/jitconfig",
         "run.sh --jitconfig JITCONFIG-2 token=none",
     ]
     assert not (Path(runner_dir) / "_work").exists(), "a job's files must not reach the next job"
+    assert not (job_runner / "_work").exists() and not job_runner.exists()
     assert not (Path(runner_dir) / ".mlops-ci-host" / "jitconfig").exists(), "the config is removed after use"
     assert Path(host["FAKE_LOG"] + ".modes").read_text().split() == ["600", "600"]
     assert "served 2 job(s)" in proc.stderr and "ghp_secret" not in proc.stderr
@@ -115,7 +176,10 @@ def test_broken_gpu_box_registers_nothing_until_the_doctor_passes(host):
         "runner doctor", "runner doctor", "runner doctor", "runner jit", "run.sh --jitconfig JITCONFIG-1"]
     assert "--org octo" in log_lines(host)[3] and "--labels self-hosted,gpu-a100" in log_lines(host)[3]
     assert proc.stderr.count("runner doctor failed; not taking jobs") == 2 and "no usable GPU" in proc.stderr
-    assert (Path(host["RUNNER_DIR"]) / "_work" / "repo" / "file").exists()  # RUNNER_KEEP_WORK=1
+    # RUNNER_KEEP_WORK=1: the last job's _work is kept for debugging where only root can read it
+    kept = Path(host["RUNNER_DIR"]) / ".mlops-ci-host" / "last-work"
+    assert (kept / "repo" / "file").exists()
+    assert (kept / "repo" / "file").stat().st_uid == 0
 
 
 def test_sigterm_stops_the_runner_and_the_loop(host):
@@ -152,7 +216,7 @@ def test_systemd_unit_verifies(tmp_path):
         pytest.skip("systemd-analyze is not installed")
     unit = tmp_path / UNIT.name
     text = UNIT.read_text()
-    assert "\nUser=runner\n" in text and "ExecStart=/opt/mlops-ci/runners/host/run-ephemeral.sh\n" in text
+    assert "\nUser=root\n" in text and "ExecStart=/opt/mlops-ci/runners/host/run-ephemeral.sh\n" in text
     unit.write_text(text.replace("ExecStart=/opt/mlops-ci/runners/host/run-ephemeral.sh", f"ExecStart={SCRIPT}"))
     proc = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr

@@ -1,8 +1,9 @@
 """runners/image/Dockerfile, parsed and checked (hadolint is not available here; no image registry either).
 
 What matters for a CI runner image: base images pinned by digest, a non-root runtime user,
-no secrets baked in, and the toolkit installed exactly where the `setup` action reuses it
-(so a job's setup needs no network).
+no secrets baked in, the toolkit installed exactly where the `setup` action reuses it
+(so a job's setup needs no network), and that toolkit root-owned and read-only, so a job
+cannot change the mlops-ci that later steps run (security review F5).
 """
 
 from __future__ import annotations
@@ -158,3 +159,40 @@ def test_installs_from_a_wheel_with_pinned_dependencies(instructions):
     run = " ".join(i.args for i in instructions if i.keyword == "RUN")
     assert "pip wheel --no-deps --wheel-dir /wheels /src" in run
     assert "--constraint /src/requirements.lock" in run and "/wheels/mlops_ci-${MLOPS_CI_VERSION}-py3-none-any.whl" in run
+
+
+def test_toolkit_is_root_owned_and_read_only_for_jobs(instructions):
+    """F5: `COPY --chown=runner:runner` of the tool cache let every job patch the toolkit."""
+    toolkit_stage = next(st for st in stages(instructions) if st[0].args.upper().endswith(" AS TOOLKIT"))
+    final = stages(instructions)[-1]
+    entry = "/opt/hostedtoolcache/mlops-ci/${MLOPS_CI_VERSION}"
+
+    # built by root, then every write bit removed from its cache entry, after the install
+    [build] = [i.args for i in toolkit_stage if i.keyword == "RUN" and "pip\" install" in i.args]
+    assert f'chmod -R a-w "{entry}"' in build
+    assert build.index(f'chmod -R a-w "{entry}"') > build.index('"$venv/bin/mlops-ci" version')
+    assert "chown" not in build
+
+    # copied into the runtime stage without handing it to the runner user ...
+    copies = [i for i in final if i.keyword == "COPY"]
+    toolkit = [i for i in copies if "/opt/hostedtoolcache" in i.args]
+    assert toolkit and all("--chown" not in i.args and "--chmod" not in i.args for i in toolkit), toolkit
+    assert all("--from=toolkit" in i.args for i in toolkit)
+    # ... while the runner's own files in its home stay its own
+    [home] = [i for i in copies if "/home/runner" in i.args]
+    assert "--from=actions-runner" in home.args and "--chown=runner:runner" in home.args
+
+    runs = [i for i in final if i.keyword == "RUN"]
+    for ins in runs:
+        assert not re.search(r"\bchown\b[^&;|]*/opt/hostedtoolcache", ins.args), f"line {ins.line}"
+        assert not re.search(r"\bchmod\b(?! 1777 /opt/hostedtoolcache /opt/hostedtoolcache/mlops-ci\b)"
+                             r"[^&;|]*/opt/hostedtoolcache", ins.args), f"line {ins.line}: {ins.args}"
+    # the cache directories are sticky (jobs may add tools, not rename root's), set as root
+    user_index = next(n for n, i in enumerate(final) if i.keyword == "USER")
+    assert any("chmod 1777 /opt/hostedtoolcache /opt/hostedtoolcache/mlops-ci" in i.args
+               for i in final[:user_index] if i.keyword == "RUN")
+    # and the image checks it as the job user at build time
+    checks = " ".join(i.args for i in final[user_index:] if i.keyword == "RUN")
+    assert f'entry="{entry}"' in checks
+    assert 'test -z "$(find "$entry" -writable -print -quit)"' in checks
+    assert '! mv "$entry" "$entry.moved"' in checks
