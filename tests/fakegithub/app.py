@@ -32,6 +32,7 @@ from tests.fakegithub.validation import ApiRequest, ApiResponse, Validator
 from tests.fakegithub import (  # noqa: F401,E402
     handlers_checks, handlers_deploy, handlers_issues, handlers_repo, handlers_statuses,
 )
+from tests.fakegithub import handlers_settings  # noqa: F401,E402
 
 #: openapi-core / jsonschema-path keep caches that were not written for concurrent use.
 _VALIDATION_LOCK = threading.Lock()

@@ -196,6 +196,117 @@ class FakeGitHub(Core):
             return [s for s in self.state.statuses if s.repo == (repo or self.repo)
                     and (sha is None or s.sha == sha) and (context is None or s.context == context)]
 
+    # -- repository and organization settings (handlers_settings) --------------
+    def actions_settings(self, repo: str | None = None) -> Any:
+        """The repository's Actions settings, runners and branch rules, for a test to set directly."""
+        from tests.fakegithub.handlers_settings import repo_settings
+
+        with self.state.lock:
+            return repo_settings(self.state, repo or self.repo)
+
+    def set_fork_pr_approval(self, policy: str, repo: str | None = None) -> None:
+        """``first_time_contributors_new_to_github``, ``first_time_contributors`` (GitHub's default) or
+        ``all_external_contributors``."""
+        from tests.fakegithub.handlers_settings import APPROVAL_POLICIES
+
+        if policy not in APPROVAL_POLICIES:
+            raise ValueError(policy)
+        with self.state.lock:
+            self.actions_settings(repo).approval_policy = policy
+
+    def set_private_fork_pr_workflows(self, repo: str | None = None, **flags: bool) -> None:
+        """``run_workflows_from_fork_pull_requests``, ``send_write_tokens_to_workflows``,
+        ``send_secrets_and_variables``, ``require_approval_for_fork_pr_workflows``."""
+        with self.state.lock:
+            settings = self.actions_settings(repo)
+            for name, value in flags.items():
+                if not hasattr(settings, name) or not name.startswith(("run_", "send_", "require_")):
+                    raise ValueError(name)
+                setattr(settings, name, bool(value))
+
+    def set_workflow_permissions(self, default: str = "read", can_approve_pull_request_reviews: bool = False,
+                                 repo: str | None = None) -> None:
+        if default not in ("read", "write"):
+            raise ValueError(default)
+        with self.state.lock:
+            settings = self.actions_settings(repo)
+            settings.default_workflow_permissions = default
+            settings.can_approve_pull_request_reviews = can_approve_pull_request_reviews
+
+    def set_private(self, private: bool = True, repo: str | None = None) -> None:
+        with self.state.lock:
+            self.state.repo(repo or self.repo).private = private
+
+    def add_self_hosted_runner(self, name: str, labels: Iterable[str] = ("self-hosted", "linux", "x64", "gpu"),
+                               org: str | None = None, group_id: int = 1, repo: str | None = None,
+                               **fields: Any) -> Any:
+        """A registered runner of the repository, or with ``org`` of that organization's group ``group_id``."""
+        from tests.fakegithub.handlers_settings import SelfHostedRunner, org_settings
+
+        with self.state.lock:
+            runner = SelfHostedRunner(self.state.new_id(), name, list(labels),
+                                      runner_group_id=group_id if org else 1, **fields)
+            if org:
+                org_settings(self.state, org).groups[group_id].runners.append(runner)
+            else:
+                self.actions_settings(repo).runners.append(runner)
+            return runner
+
+    def runner_group(self, org: str, group_id: int = 1) -> Any:
+        """An organization's runner group (1 is ``Default``), for a test to set directly."""
+        from tests.fakegithub.handlers_settings import org_settings
+
+        with self.state.lock:
+            return org_settings(self.state, org).groups[group_id]
+
+    def add_runner_group(self, org: str, name: str, visibility: str = "all", selected_repositories: Iterable[str] = (),
+                         allows_public_repositories: bool = False, restricted_to_workflows: bool = False,
+                         selected_workflows: Iterable[str] = (), inherited: bool = False) -> Any:
+        from tests.fakegithub.handlers_settings import RunnerGroupRecord, org_settings
+
+        if visibility not in ("all", "selected", "private"):
+            raise ValueError(visibility)
+        with self.state.lock:
+            groups = org_settings(self.state, org).groups
+            group = RunnerGroupRecord(max(groups) + 1, name, visibility, set(selected_repositories),
+                                      allows_public_repositories, restricted_to_workflows, list(selected_workflows),
+                                      inherited=inherited)
+            groups[group.id] = group
+            return group
+
+    def set_org_owners(self, org: str, logins: Iterable[str]) -> None:
+        """Who may read the organization's runner groups (default: ``<org>-admin``, the admin token's user)."""
+        from tests.fakegithub.handlers_settings import org_settings
+
+        with self.state.lock:
+            org_settings(self.state, org).owners = set(logins)
+
+    def protect_branch(self, branch: str | None = None, checks: Iterable[str] = (), app_id: int | None = None,
+                       repo: str | None = None) -> None:
+        """Branch protection on ``branch`` (default: the default branch) requiring ``checks``
+        (from ``app_id``, or any source when None)."""
+        from tests.fakegithub.handlers_settings import BranchProtectionRecord
+
+        with self.state.lock:
+            r = self.state.repo(repo or self.repo)
+            self.actions_settings(repo).protections[branch or r.default_branch] = BranchProtectionRecord(
+                [(c, app_id) for c in checks])
+
+    def add_ruleset(self, name: str, required_checks: Iterable[str] = (), include: Iterable[str] = ("~DEFAULT_BRANCH",),
+                    enforcement: str = "active", other_rules: Iterable[str] = (), repo: str | None = None
+                    ) -> Any:
+        """A branch ruleset (``enforcement``: active, evaluate or disabled); ``include``: ``~DEFAULT_BRANCH``,
+        ``~ALL`` or ``refs/heads/<pattern>``."""
+        from tests.fakegithub.handlers_settings import RulesetRecord
+
+        if enforcement not in ("active", "evaluate", "disabled"):
+            raise ValueError(enforcement)
+        with self.state.lock:
+            ruleset = RulesetRecord(self.state.new_id(), name, list(required_checks), list(include),
+                                    enforcement=enforcement, other_rules=list(other_rules))
+            self.actions_settings(repo).rulesets.append(ruleset)
+            return ruleset
+
     def comments(self, issue_number: int, repo: str | None = None) -> list[Comment]:
         repo = repo or self.repo
         with self.state.lock:

@@ -176,7 +176,10 @@ class Renderer:
             "review_comments_url": links["review_comments"], "review_comment_url": links["review_comment"],
             "comments_url": links["comments"], "statuses_url": statuses, "number": p.number, "state": p.state,
             "locked": False, "title": p.title, "user": self.user(p.user), "body": p.body,
-            "labels": self.labels(p.repo, issue.labels), "milestone": None, "active_lock_reason": None,
+            # the list form (pull-request-simple) describes label descriptions as non-nullable strings
+            "labels": [lab if full else {**lab, "description": lab["description"] or ""}
+                       for lab in self.labels(p.repo, issue.labels)],
+            "milestone": None, "active_lock_reason": None,
             "created_at": p.created_at, "updated_at": p.updated_at, "closed_at": closed,
             "merged_at": closed if p.merged else None, "merge_commit_sha": p.merge_commit_sha,
             "assignee": None, "assignees": [], "requested_reviewers": [], "requested_teams": [],

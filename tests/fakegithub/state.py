@@ -51,6 +51,10 @@ class State:
         self.permissions: dict[tuple[str, str], str] = {}
         self.nodes: dict[str, tuple[str, int]] = {}
         self.statuses: list[CommitStatus] = []
+        #: Actions settings, runners and branch rules per repository, runner groups per organization
+        #: (``handlers_settings.RepoActionsSettings`` / ``OrgActionsSettings``, created on first use).
+        self.repo_settings: dict[str, Any] = {}
+        self.org_settings: dict[str, Any] = {}
 
     # -- ids ----------------------------------------------------------------
     def new_id(self) -> int:
