@@ -3,6 +3,10 @@
 Sub-commands are loaded lazily from ``COMMANDS``, and ``main`` is the single
 place where expected errors become a short message and an exit code:
 0 ok, 1 a negative outcome (gate failed, drift, a stage failed), 2 bad input.
+
+In GitHub Actions the group also masks every secret of the environment before any command runs
+(so a value a library prints later is hidden in the log), and everything printed from an error is
+redacted and cannot be read by the runner as a workflow command.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "release": "mlops_ci.commands.release:release",
     "rollback": "mlops_ci.commands.rollback:rollback",
     "runner": "mlops_ci.commands.runner:runner",
+    "audit": "mlops_ci.commands.audit:audit",
 }
 
 
@@ -53,6 +58,53 @@ class LazyGroup(click.Group):
             return None
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
+
+
+def _in_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+_masked_at_startup = False
+
+
+def _mask_secrets_once() -> None:
+    """``::add-mask::`` for every secret in the environment, once per process, before any command.
+
+    The MLflow tracking URI with credentials (the URI, its userinfo, the password), the MLflow
+    password/token variables and every ``*_TOKEN`` / ``*_PASSWORD`` / ``*_SECRET`` value: whatever
+    prints them later — MLflow's exception text, a stage's own output — shows ``***`` in the log.
+    The values are never printed otherwise. They go to stderr, which the runner reads for commands
+    too, so the stdout of `mlops-ci context` or `config schema` stays pure JSON.
+    """
+    global _masked_at_startup
+    if _masked_at_startup or not _in_actions():
+        return
+    _masked_at_startup = True
+    from mlops_ci.gha import escape_data
+    from mlops_ci.redact import secret_values
+
+    lines = [f"::add-mask::{escape_data(value)}" for value in secret_values()]
+    if lines:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+
+
+class _SafeLogFormatter(logging.Formatter):
+    """Log lines without secrets, and (in Actions) without anything the runner would obey."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from mlops_ci.redact import redact
+
+        return _printable(redact(super().format(record)))
+
+
+def _printable(text: str) -> str:
+    """Text for stdout/stderr: in Actions, lines that would be workflow commands are defused."""
+    if not _in_actions():
+        return text
+    from mlops_ci.gha import defuse_workflow_commands
+
+    return defuse_workflow_commands(text)
 
 
 def _debug_requested() -> bool:
@@ -69,16 +121,20 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Every option can also be set through an environment variable MLOPS_CI_<OPTION>
     (shown in each command's --help); that is how the GitHub Actions pass inputs.
     """
+    _mask_secrets_once()
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeLogFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
 
 
 def _report_error(err: MlopsError) -> None:
-    text = err.render()
-    click.echo(f"mlops-ci: error: {text}", err=True)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    from mlops_ci.redact import redact
+
+    text = redact(err.render())
+    click.echo(_printable(f"mlops-ci: error: {text}"), err=True)
+    if _in_actions():
         from mlops_ci.gha import error_annotation
 
         file = getattr(err, "file", None)
@@ -100,13 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        _show_click_error(exc)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except MlopsError as err:
         if debug:
             import traceback
 
-            traceback.print_exc()
+            from mlops_ci.redact import redact
+
+            sys.stderr.write(_printable(redact(traceback.format_exc())))
         _report_error(err)
         return err.exit_code
     except KeyboardInterrupt:
@@ -122,6 +180,18 @@ def main(argv: list[str] | None = None) -> int:
                                     "(or mlops-ci[all])."))
         return 2
     return result if isinstance(result, int) else 0
+
+
+def _show_click_error(exc: click.ClickException) -> None:
+    """Click's usage error, which quotes the arguments: redacted, and defused in Actions."""
+    import io
+
+    from mlops_ci.redact import redact
+
+    buffer = io.StringIO()
+    exc.show(file=buffer)
+    sys.stderr.write(_printable(redact(buffer.getvalue())))
+    sys.stderr.flush()
 
 
 #: Optional dependencies (pyproject's extras): a command that needs one says which extra to install.

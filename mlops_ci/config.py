@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from mlops_ci.bot_config import BotConfig, MonitorConfig
 from mlops_ci.cost.config import CostConfig
@@ -21,12 +22,14 @@ from mlops_ci.drift.config import ContractsConfig, DriftConfig
 from mlops_ci.deploy.config import BuildConfig, DeployConfig
 from mlops_ci.errors import ConfigError
 from mlops_ci.gate.config import GateConfig
+from mlops_ci.limits import MAX_INPUT_BYTES
 from mlops_ci.yamlsource import LocatedDocument, load_yaml
 
 CONFIG_FILENAME = ".mlops-ci.yml"
 SCHEMA_ID = "https://github.com/org/mlops-ci/schemas/mlops-ci.schema.json"
 
 Direction = Literal["higher", "lower"]
+_ENV_GLOB = re.compile(r"[A-Za-z0-9_*?\[\]!]+")
 
 
 class _Section(BaseModel):
@@ -56,7 +59,26 @@ class ReproConfig(_Section):
     pull: bool = Field(True, description="Run `dvc pull` (data and run-cache) before reproducing.")
     push: bool = Field(True, description="Run `dvc push` (outputs and run-cache) after reproducing.")
     remote: str | None = Field(None, description="DVC remote name (default: the project's default remote).")
+    push_remote: str | None = Field(
+        None, description="DVC remote that `dvc push` writes to, when not `remote`: set it in pull-request jobs "
+        "to a remote main never reads, so main never restores an output or run-cache entry a PR job wrote "
+        "(docs/security.md). Pulls still come from `remote`.")
     keep_going: bool = Field(False, description="Continue with independent stages when one fails.")
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description="Environment variables (names or globs, e.g. 'AWS_*') handed to the DVC stages although "
+        "they look secret: by default `dvc repro` runs the stages without variables whose name contains "
+        "TOKEN, PASSWORD or SECRET and without values holding URI credentials. GitHub's tokens, ACTIONS_* "
+        "and the runner's GITHUB_ENV/PATH/OUTPUT/STATE/STEP_SUMMARY are never handed over.")
+
+    @field_validator("pass_env")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _ENV_GLOB.fullmatch(item):
+                raise ValueError(f"{item!r} is not an environment variable name or glob (letters, digits, "
+                                 "_ and the glob characters * ? [ ] !)")
+        return value
 
 
 class MlflowConfig(_Section):
@@ -134,6 +156,8 @@ def load_config(project_dir: str | os.PathLike[str] = ".", path: str | None = No
     file = find_config(project_dir, path)
     if file is None:
         return Config()
+    if file.stat().st_size > MAX_INPUT_BYTES:  # refused before reading (mlops_ci.limits)
+        raise ConfigError(f"{file}: config file is larger than {MAX_INPUT_BYTES >> 20} MiB", file=str(file))
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -21,6 +21,7 @@ import yaml
 
 from mlops_ci.adapters.git import Git
 from mlops_ci.errors import BadInput, StepFailed
+from mlops_ci.yamlsource import safe_load
 
 SCENARIO_FILE = "demo.yml"
 _IGNORED_COPY = shutil.ignore_patterns(".dvc", ".git", ".mlops-ci", "__pycache__", "*.pyc", "data", "models", "eval",
@@ -45,7 +46,7 @@ class Scenario:
 def load_scenario(example: Path) -> Scenario:
     path = example / SCENARIO_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_load(path.read_bytes(), str(path), "demo scenario") or {}
         return Scenario(track=list(data.get("track") or []),
                         base=Change(**data["base"]), pr=Change(**data["pr"]),
                         pr_branch=data.get("pr_branch", "demo/pr"))

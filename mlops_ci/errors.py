@@ -8,19 +8,27 @@ is a bug that shows its traceback only with ``--debug``.
 
 from __future__ import annotations
 
+from mlops_ci.redact import redact
+
 
 class MlopsError(Exception):
-    """Base class: an error we expected and can explain to the user."""
+    """Base class: an error we expected and can explain to the user.
+
+    Message and hint are redacted (URI credentials, secret values) when the error is made and
+    again when rendered: an error's text goes to comments, check runs and logs, and often quotes a
+    library's exception that carries a URI with its password.
+    """
 
     exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = redact(hint) if hint else hint
 
     def render(self) -> str:
-        return f"{self.message}\n{self.hint}" if self.hint else self.message
+        return redact(f"{self.message}\n{self.hint}" if self.hint else self.message)
 
 
 class BadInput(MlopsError):

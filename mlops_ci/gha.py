@@ -5,17 +5,24 @@ the job summary, annotations, secret masking, log groups. On a runner these
 become ``$GITHUB_OUTPUT``, ``$GITHUB_STEP_SUMMARY`` and workflow commands; on a
 laptop the same calls write under ``.mlops-ci/out/`` so that `mlops-ci demo`
 and a real PR job run exactly the same code.
+
+Every text a ``Runtime`` writes (outputs, summary, annotations, artifact files) is redacted
+(:mod:`mlops_ci.redact`): ``::add-mask::`` protects the log only, and the summary and artifacts are
+read by people the log's masking never reaches.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator, Literal, Mapping
+
+from mlops_ci.redact import Redactor
 
 #: GitHub rejects a step summary above 1 MiB.
 SUMMARY_LIMIT = 1024 * 1024
@@ -33,6 +40,26 @@ def escape_data(value: str) -> str:
 def escape_property(value: str) -> str:
     """Escape a property value (file=, title=) of a workflow command."""
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+#: How the runner splits its input into lines (.NET ReadLine: \r\n, \r or \n).
+_RUNNER_LINES = re.compile(r"\r\n|\r|\n")
+
+
+def defuse_workflow_commands(text: str) -> str:
+    """``text`` with nothing the runner would take for a workflow command, for printing in Actions.
+
+    The runner parses every line of a step's stdout and stderr: a line that starts with ``::``
+    after leading whitespace (``::warning``, ``::stop-commands::``, ``::add-mask::``) or contains
+    ``##[`` anywhere (the old syntax) is a command. Error text quotes inputs (a ``--base``, a
+    ``--target``, a repository name), so a newline in one would let it issue commands. Such lines
+    get a ``| `` prefix; ``##[`` becomes ``## [``. The words stay readable.
+    """
+    lines = []
+    for line in _RUNNER_LINES.split(text):
+        line = line.replace("##[", "## [")
+        lines.append(f"| {line}" if line.lstrip().startswith("::") else line)
+    return "\n".join(lines)
 
 
 def workflow_command(command: str, message: str, **properties: object) -> str:
@@ -93,6 +120,10 @@ class Runtime:
         self._stream = stream
         self._masked: set[str] = set()
 
+    def redact(self, text: str) -> str:
+        """``text`` without URI credentials, secret values of the environment, or masked values."""
+        return Redactor.from_env({**os.environ, **self._env}, self._masked).text(text)
+
     @classmethod
     def detect(cls, project_dir: str | os.PathLike[str] = ".", env: Mapping[str, str] | None = None) -> "Runtime":
         env = dict(os.environ if env is None else env)
@@ -115,7 +146,7 @@ class Runtime:
 
     # -- outputs ------------------------------------------------------------
     def set_output(self, name: str, value: object) -> None:
-        text = value if isinstance(value, str) else json.dumps(value)
+        text = self.redact(value if isinstance(value, str) else json.dumps(value))
         target = self._env.get("GITHUB_OUTPUT") if self.in_github else None
         if target:
             with open(target, "a", encoding="utf-8") as fh:
@@ -130,12 +161,15 @@ class Runtime:
         target = self._env.get("GITHUB_STEP_SUMMARY") if self.in_github else None
         path = Path(target) if target else self._local_path("summary.md")
         existing = path.stat().st_size if path.exists() else 0
+        markdown = self.redact(markdown)
         text = bound_summary(existing, markdown if markdown.endswith("\n") else markdown + "\n")
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
 
     def annotate(self, level: Level, message: str, *, file: str | None = None, line: int | None = None,
                  end_line: int | None = None, col: int | None = None, title: str | None = None) -> None:
+        message = self.redact(message)
+        title = self.redact(title) if title else title
         if self.in_github:
             self._emit(workflow_command(level, message, file=file, line=line, endLine=end_line, col=col, title=title))
             return
@@ -157,6 +191,7 @@ class Runtime:
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
+        title = self.redact(title)
         if self.in_github:
             self._emit(f"::group::{escape_data(title)}")
         else:
@@ -168,7 +203,12 @@ class Runtime:
                 self._emit("::endgroup::")
 
     def write_file(self, relative: str, content: str | bytes) -> Path:
-        """Write a file destined for the job's artifact (and, locally, for the user to open)."""
+        """Write a file destined for the job's artifact (and, locally, for the user to open).
+
+        Text is redacted; bytes (images, archives) are written as they are.
+        """
+        if isinstance(content, str):
+            content = self.redact(content)
         path = self._local_path(relative)
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, content)

@@ -19,7 +19,8 @@ from typing import Any, Iterable, Literal, Mapping
 import yaml
 
 from mlops_ci.errors import BadInput
-from mlops_ci.yamlsource import yaml_problem
+from mlops_ci.limits import check_size, digits_error, nesting_error, too_deep
+from mlops_ci.yamlsource import safe_load, yaml_problem
 
 Direction = Literal["higher", "lower"]
 Status = Literal["improved", "regressed", "changed", "unchanged", "added", "removed"]
@@ -40,32 +41,47 @@ def parse_metrics(content: bytes, path: str, ignore: Iterable[str] = (), *,
     (default: ``path``) is how messages name the file, e.g. ``m.json (at 8f111d6ebc73)``.
     Keys matching ``ignore`` are dropped before they are checked, so a file may
     carry non-numeric fields (a model name, a timestamp) when the config says so.
+
+    The file comes from a pull request: it is refused beyond the caps of
+    :mod:`mlops_ci.limits` (size, nesting, alias expansion, integer digits), and messages
+    name keys and types, never a value read from it (a symlink or a stray path could
+    make that value a secret).
     """
     suffix = file_format(path)
     name, path = path, where or path
+    check_size(len(content), path, "metrics file")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadInput(f"{path}: metrics file is not UTF-8 text") from None
-    if suffix in ("csv", "tsv"):
-        data: Any = _parse_table(text, path, delimiter="\t" if suffix == "tsv" else ",")
-    elif suffix == "toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"{path}: not valid TOML ({exc})") from None
-    elif suffix == "json":
-        try:
-            data = json.loads(text)  # NaN/Infinity parse, then _number names the key that holds them
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{_at_line(name, path, exc.lineno)}: not valid JSON ({exc.msg})",
-                           hint="A DVC metrics file must be a JSON object of numbers.") from None
-    else:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            line, problem = yaml_problem(exc)
-            raise BadInput(f"{_at_line(name, path, line) if line else path}: not valid YAML ({problem})") from None
+    try:
+        if suffix in ("csv", "tsv"):
+            data: Any = _parse_table(text, path, delimiter="\t" if suffix == "tsv" else ",")
+        elif suffix == "toml":
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                raise BadInput(f"{path}: not valid TOML ({exc})") from None
+        elif suffix == "json":
+            try:
+                data = json.loads(text)  # NaN/Infinity parse, then _number names the key that holds them
+            except json.JSONDecodeError as exc:
+                raise BadInput(f"{_at_line(name, path, exc.lineno)}: not valid JSON ({exc.msg})",
+                               hint="A DVC metrics file must be a JSON object of numbers.") from None
+        else:
+            try:
+                data = safe_load(text, path, "metrics file")
+            except yaml.YAMLError as exc:
+                line, problem = yaml_problem(exc)
+                raise BadInput(f"{_at_line(name, path, line) if line else path}: not valid YAML ({problem})") from None
+        if suffix in ("json", "toml") and too_deep(data):
+            raise nesting_error(path, "metrics file")
+    except RecursionError:  # JSON/TOML parsers recurse per nesting level
+        raise nesting_error(path, "metrics file") from None
+    except ValueError as exc:  # int("<more than 4300 digits>") inside json/tomllib
+        if "digits" in str(exc):
+            raise digits_error(path, "metrics file") from None
+        raise
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -124,14 +140,16 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _number(value: Any, path: str, key: str) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        number = float(value)
+    """The metric as a float. Messages name the key and the type found, never the value itself."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range (up to 4300 digits parse)
+            number = math.inf
     elif isinstance(value, str) and _is_number(value.strip()):
         number = float(value)
     else:
-        raise BadInput(f"{path}: metric '{key}' is {value!r}; expected a number",
+        raise BadInput(f"{path}: metric '{key}' is {_kind(value)}; expected a number",
                        hint="List non-numeric fields under `metrics.ignore` in .mlops-ci.yml to skip them.")
     if not math.isfinite(number):
         shown = "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
@@ -139,6 +157,17 @@ def _number(value: Any, path: str, key: str) -> float:
                        hint="Write finite values (e.g. guard divisions by zero in your evaluate step), or list "
                             "the key under `metrics.ignore` in .mlops-ci.yml.")
     return number
+
+
+def _kind(value: Any) -> str:
+    """What a non-numeric value is, in words (booleans are not 1.0/0.0 metrics: true/false is a flag)."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
 
 
 def direction_for(name: str, configured: Mapping[str, Direction]) -> Direction | None:

@@ -15,8 +15,9 @@ from typing import Any, Iterable, Literal, Mapping
 import yaml
 
 from mlops_ci.errors import BadInput
+from mlops_ci.limits import check_size, digits_error, nesting_error, too_deep
 from mlops_ci.metrics import file_format, flatten
-from mlops_ci.yamlsource import yaml_problem
+from mlops_ci.yamlsource import safe_load, yaml_problem
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 ParamStatus = Literal["modified", "added", "deleted", "unchanged"]
@@ -61,10 +62,12 @@ def parse_params(content: bytes, path: str, *, where: str | None = None) -> dict
     """Flattened ``{dotted.key: value}`` of a YAML/JSON/TOML params file.
 
     The format comes from ``path``'s suffix; ``where`` (default: ``path``) is how
-    messages name the file, e.g. ``params.toml (at 8f111d6ebc73)``.
+    messages name the file, e.g. ``params.toml (at 8f111d6ebc73)``. The caps of
+    :mod:`mlops_ci.limits` apply, as to metrics files.
     """
     suffix = file_format(path)
     path = where or path
+    check_size(len(content), path, "params file")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -76,10 +79,18 @@ def parse_params(content: bytes, path: str, *, where: str | None = None) -> dict
         elif kind == "TOML":
             data = tomllib.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = safe_load(text, path, "params file")
+        if kind != "YAML" and too_deep(data):
+            raise nesting_error(path, "params file")
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         detail = yaml_problem(exc)[1] if isinstance(exc, yaml.YAMLError) else " ".join(str(exc).split())
         raise BadInput(f"{path}: params file is not valid {kind} ({detail})") from None
+    except RecursionError:  # JSON/TOML parsers recurse per nesting level
+        raise nesting_error(path, "params file") from None
+    except ValueError as exc:  # int("<more than 4300 digits>") inside json/tomllib
+        if "digits" in str(exc):
+            raise digits_error(path, "params file") from None
+        raise
     if data is None:
         return {}
     if not isinstance(data, dict):

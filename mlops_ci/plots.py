@@ -16,6 +16,8 @@ from typing import Any, Mapping
 import yaml
 
 from mlops_ci.errors import BadInput
+from mlops_ci.limits import check_size
+from mlops_ci.yamlsource import safe_load
 
 CONFUSION_TEMPLATES = ("confusion", "confusion_normalized")
 _DATA_SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".tsv")
@@ -107,10 +109,13 @@ def parse_rows(content: bytes, path: str) -> list[dict[str, Any]]:
     if lower.endswith((".csv", ".tsv")):
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if lower.endswith(".tsv") else ",")
         return [dict(row) for row in reader]
+    check_size(len(content), path, "plot file")
     try:
-        data = json.loads(text) if lower.endswith(".json") else yaml.safe_load(text)
+        data = json.loads(text) if lower.endswith(".json") else safe_load(text, path, "plot file")
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise BadInput(f"{path}: plot file is not valid ({exc})") from None
+    except (RecursionError, ValueError):  # JSON nested too deep for the parser / an integer past 4300 digits
+        raise BadInput(f"{path}: plot file is nested too deeply or holds a number too long to read") from None
     if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
         data = next(iter(data.values()))
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):

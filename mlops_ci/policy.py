@@ -29,6 +29,8 @@ POLICY_KEYS: dict[str, frozenset[str] | None] = {
     "contracts": None,
     "drift": None,  # all but PRESENTATION_KEYS["drift"]
     "metrics": frozenset({"direction", "ignore"}),
+    # which secret-looking variables the PR's own stages may see
+    "repro": frozenset({"pass_env"}),
 }
 
 

@@ -17,9 +17,10 @@ from mlops_ci.adapters.dvc import WORKSPACE, DvcProject
 from mlops_ci.adapters.git import Git
 from mlops_ci.config import CONFIG_FILENAME, Config, load_config, parse_config
 from mlops_ci.context import RunContext, detect
-from mlops_ci.errors import BadInput
+from mlops_ci.errors import BadInput, ConfigError
 from mlops_ci.gha import Runtime
 from mlops_ci.policy import Policy, own_policy, trusted_policy
+from mlops_ci.repopath import escapes, resolves_outside
 
 #: Local state (MLflow store, outputs) lives here, inside the user's repository.
 STATE_DIR = ".mlops-ci"
@@ -37,11 +38,17 @@ class Workspace:
 
     @cached_property
     def dvc_root(self) -> Path:
-        return (self.root / self.config.project.dvc_root).resolve()
+        """The DVC project: ``project.dvc_root`` of the config, which must lie inside the repository."""
+        setting = self.config.project.dvc_root
+        if escapes(setting, self.root, self.root) or resolves_outside(setting, self.root, self.root):
+            raise ConfigError(f"{self.config.source or CONFIG_FILENAME}: project.dvc_root '{setting}' is outside the "
+                              "repository", file=self.config.source, key="project.dvc_root",
+                              hint="Give the DVC project's directory relative to the repository root, inside it.")
+        return (self.root / setting).resolve()
 
     @cached_property
     def dvc(self) -> DvcProject:
-        return DvcProject(self.dvc_root, Git(self.dvc_root), self.env)
+        return DvcProject(self.dvc_root, Git(self.dvc_root), self.env, boundary=self.root)
 
     @cached_property
     def runtime(self) -> Runtime:

@@ -8,12 +8,24 @@ the row count) and turns every way reading can fail into a
 A *spec* is a path (file or directory) or a glob. With ``rev``, paths are read
 from a DVC (or plain git) repository at that revision through
 ``dvc.api.DVCFileSystem`` — DVC-tracked files come from the cache or remote.
+
+Arrow's readers only ever get Arrow-native files (:meth:`DataSource._arrow_input`),
+never a Python file object: the CSV reader reads ahead on Arrow's I/O threads and the
+Parquet reader reads on its CPU threads, and with a Python file each of those reads
+must take the GIL. A read still queued when the interpreter exits (typically right
+after a parse error in a large garbage file) then hangs the process in Arrow's
+thread-pool shutdown, or aborts it with "terminate called without an active
+exception" (apache/arrow#50482, #33975): 16 of 80 runs on a 20 MB garbage CSV did.
 """
 
 from __future__ import annotations
 
 import glob as globlib
 import os
+import re
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -42,6 +54,9 @@ class DataSource:
     table: pa.Table | None = None
     _schema: pa.Schema | None = None
     _fs: Any = None
+    #: Local copies of files read at a revision (see :meth:`_arrow_input`), removed with the source.
+    _copies: dict[str, str] = field(default_factory=dict)
+    _tmpdir: str | None = None
 
     @property
     def name(self) -> str:
@@ -89,6 +104,36 @@ class DataSource:
         with self._open(path) as fh:
             return fh.read()
 
+    def _arrow_input(self, path: str) -> pa.NativeFile:
+        """``path`` as an Arrow-native input (decompressed for ``.gz``), never a Python file object.
+
+        See the module docstring for why: Arrow's reader threads must not depend on the GIL.
+        A file at a revision comes through DVC's (Python) filesystem, so it is first copied,
+        in 1 MiB chunks, to a temporary file that lives as long as this source.
+        """
+        at = f" at revision {self.rev}" if self.rev else ""
+        local = self._local_copy(path) if self.rev is not None else path
+        try:
+            handle = pa.OSFile(local, "rb")
+        except FileNotFoundError:
+            raise BadInput(f"{path}: no such file{at}") from None
+        except OSError as exc:
+            raise BadInput(f"{path}: cannot read ({_first_line(exc)}){at}") from None
+        if path.endswith(".gz"):
+            return pa.CompressedInputStream(handle, "gzip")
+        return handle
+
+    def _local_copy(self, path: str) -> str:
+        if path not in self._copies:
+            if self._tmpdir is None:
+                self._tmpdir = tempfile.mkdtemp(prefix="mlops-ci-data-")
+                weakref.finalize(self, shutil.rmtree, self._tmpdir, True)
+            target = os.path.join(self._tmpdir, f"{len(self._copies)}-{os.path.basename(path)}")
+            with self._open(path) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            self._copies[path] = target
+        return self._copies[path]
+
     @property
     def schema(self) -> pa.Schema:
         if self._schema is None:
@@ -100,7 +145,7 @@ class DataSource:
             elif self.format == "csv":
                 reader = self._csv_reader(self.files[0], None)
                 schema = reader.schema
-                reader.close()
+                reader.close()  # names were checked by _csv_reader
                 binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
                 if binary:  # Arrow infers "binary" for text that is not valid UTF-8
                     raise BadInput(f"{self.files[0]}: not UTF-8 text (column {', '.join(binary)})",
@@ -139,10 +184,14 @@ class DataSource:
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(self._open(path), pre_buffer=False, buffer_size=1 << 20)
+            pf = pq.ParquetFile(self._arrow_input(path), pre_buffer=False, buffer_size=1 << 20)
+            _check_names(pf.schema_arrow)
         except (pa.ArrowInvalid, OSError) as exc:
             raise BadInput(f"{path}: not readable as Parquet ({_first_line(exc)})",
                            hint="Expected Parquet files (PAR1); pass CSV files with a .csv name.") from None
+        except UnicodeDecodeError:
+            raise _names_error(path) from None
+        return pf
 
     def _parquet_schema(self) -> pa.Schema:
         schema = self._parquet_file(self.files[0]).schema_arrow
@@ -174,15 +223,18 @@ class DataSource:
         if self._schema is not None:
             types = {f.name: f.type for f in self._schema}
         convert = pacsv.ConvertOptions(column_types=types, include_columns=cols)
-        handle = self._open(path)
-        if path.endswith(".gz"):
-            import gzip
-
-            handle = gzip.GzipFile(fileobj=handle)
+        handle = self._arrow_input(path)
         try:
-            return pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            reader = pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
+            handle.close()
             raise _csv_error(path, exc) from None
+        try:
+            _check_names(reader.schema)
+        except UnicodeDecodeError:
+            reader.close()
+            raise _names_error(path) from None
+        return reader
 
     def _csv_batches(self, path: str, cols: list[str] | None) -> Iterator[pa.RecordBatch]:
         if self._schema is None:
@@ -251,8 +303,29 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def _check_names(schema: pa.Schema) -> None:
+    """Touch every column name: Arrow keeps the file's bytes and decodes them (UnicodeDecodeError) on access."""
+    for f in schema:
+        f.name  # noqa: B018
+
+
+def _names_error(path: str) -> BadInput:
+    return BadInput(f"{path}: column names are not UTF-8 text",
+                    hint="Re-encode the file as UTF-8 (for CSV, or name its encoding with --csv-encoding).")
+
+
+#: Arrow quotes the offending row or value in parse errors: dropped, never echoed (it is the file's data).
+_QUOTED_DATA = (re.compile(r"(Expected \d+ columns?, got \d+):.*"), re.compile(r"(invalid value) '.*'"))
+
+
+def _without_data(text: str) -> str:
+    for pattern in _QUOTED_DATA:
+        text = pattern.sub(r"\1", text)
+    return text
+
+
 def _csv_error(path: str, exc: BaseException) -> BadInput:
-    text = _first_line(exc)
+    text = _without_data(_first_line(exc))
     if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "utf8" in text.lower() or "decode" in text.lower():
         return BadInput(f"{path}: not UTF-8 text ({text})",
                         hint="Re-encode the file as UTF-8, or name its encoding with --csv-encoding "
@@ -295,13 +368,17 @@ def _data_file(path: str) -> bool:
 
 
 def open_source(spec: str, *, rev: str | None = None, repo: str = ".", csv_encoding: str | None = None,
-                batch_rows: int = BATCH_ROWS) -> DataSource:
-    """Resolve a spec (file, directory, glob; at a DVC revision if ``rev``) into a :class:`DataSource`."""
+                batch_rows: int = BATCH_ROWS, within: str | None = None, what: str = "data") -> DataSource:
+    """Resolve a spec (file, directory, glob; at a DVC revision if ``rev``) into a :class:`DataSource`.
+
+    ``within``: the spec came from the repository's config, so every file it matches in the
+    working tree must resolve, symlinks followed, inside that directory (:mod:`mlops_ci.repopath`).
+    """
     if not spec:
         raise BadInput("no data given: expected a Parquet/CSV file, a directory, a glob or a profile")
     src = DataSource(spec=spec, format="", rev=rev, repo=repo, csv_encoding=csv_encoding, batch_rows=batch_rows)
     if rev is None:
-        return _resolve(src, spec, None)
+        return _resolve(src, spec, None, within, what)
     try:  # DVC opens the repository and the revision lazily: any failure surfaces on first use
         return _resolve(src, spec, src._filesystem())
     except BadInput:
@@ -311,7 +388,7 @@ def open_source(spec: str, *, rev: str | None = None, repo: str = ".", csv_encod
                        hint="Check the revision (branch, tag or commit) and that the path is tracked there.") from None
 
 
-def _resolve(src: DataSource, spec: str, fs: Any) -> DataSource:
+def _resolve(src: DataSource, spec: str, fs: Any, within: str | None = None, what: str = "data") -> DataSource:
     rev = src.rev
     where = f" at revision {rev}" if rev else ""
     if _is_glob(spec):
@@ -333,6 +410,14 @@ def _resolve(src: DataSource, spec: str, fs: Any) -> DataSource:
                 raise BadInput(f"{spec}: directory has no .parquet or .csv file{where}")
         else:
             files = [spec]
+    if within is not None and fs is None:  # before any byte is read
+        from mlops_ci.repopath import resolves_outside
+
+        for file in files:
+            if resolves_outside(file, ".", within):
+                raise BadInput(f"{file}: {what} (from .mlops-ci.yml) is outside the repository (a symlink leads "
+                               "there)", hint="Data named in .mlops-ci.yml is read from the repository only; pass "
+                               "a file elsewhere explicitly with --reference / --current.")
     formats = {_format_of(f, _head(src, f) if len(files) == 1 else None) for f in files}
     if len(formats) > 1:
         raise BadInput(f"{spec}: mixes {' and '.join(sorted(formats))} files; point at one kind")

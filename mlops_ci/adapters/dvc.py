@@ -2,28 +2,33 @@
 
 `dvc pull/repro/push` run as subprocesses of the same interpreter (so the
 pinned DVC is used), with their output streamed to the log and parsed for
-per-stage timings. Metric files are read straight from git or the DVC cache:
-importing DVC costs more than the whole diff should.
+per-stage timings. `dvc repro` runs the stages — the pull request's code — so it
+gets a scrubbed environment (:mod:`mlops_ci.stage_env`); pull and push, which run
+no stage, keep the remote's credentials. Metric files are read straight from git
+or the DVC cache: importing DVC costs more than the whole diff should.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
 from mlops_ci.adapters.git import Git
 from mlops_ci.errors import BadInput
+from mlops_ci.limits import check_size
 from mlops_ci.metrics import parse_metrics
+from mlops_ci.repopath import require_inside
 from mlops_ci.repro import ReproLogParser, ReproResult
-from mlops_ci.yamlsource import yaml_problem
+from mlops_ci.yamlsource import safe_load, yaml_problem
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +44,13 @@ class SyncResult:
 
 
 class DvcProject:
-    def __init__(self, root: str | Path = ".", git: Git | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, root: str | Path = ".", git: Git | None = None, env: Mapping[str, str] | None = None,
+                 boundary: str | Path | None = None) -> None:
         self.root = Path(root)
         self.git = git or Git(self.root)
         self.env = dict(os.environ if env is None else env)
+        #: Files named by dvc.yaml or the config are read only inside this directory (the repository).
+        self.boundary = Path(boundary) if boundary is not None else self.root
 
     # -- files ----------------------------------------------------------------
     def require_pipeline(self) -> None:
@@ -50,17 +58,27 @@ class DvcProject:
             raise BadInput(f"{self.root.resolve() / 'dvc.yaml'}: no dvc.yaml here",
                            hint="Run mlops-ci in the directory of your DVC project, or set `project.dvc_root` in "
                                 ".mlops-ci.yml / --project-dir.")
+        file = self.root / "dvc.yaml"
+        require_inside("dvc.yaml", self.root, self.boundary, "pipeline file")
+        check_size(file.stat().st_size, str(file), "pipeline file")
         try:
-            data = yaml.safe_load((self.root / "dvc.yaml").read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            line, problem = yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else (None, str(exc))
-            raise BadInput(f"{self.root / 'dvc.yaml'}{f':{line}' if line else ''}: not valid YAML ({problem})") from None
+            data = safe_load(file.read_bytes(), str(file), "pipeline file")
+        except yaml.YAMLError as exc:
+            line, problem = yaml_problem(exc)
+            raise BadInput(f"{file}{f':{line}' if line else ''}: not valid YAML ({problem})") from None
         if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
             raise BadInput(f"{self.root / 'dvc.yaml'}: expected a mapping with a `stages:` mapping")
 
-    def read(self, rev: str | None, path: str) -> bytes | None:
-        """A file at ``rev`` (None = the working tree), from git or, for DVC-cached outputs, the cache."""
-        if rev is None or rev == WORKSPACE:
+    def read(self, rev: str | None, path: str, what: str = "file") -> bytes | None:
+        """A file at ``rev`` (None = the working tree), from git or, for DVC-cached outputs, the cache.
+
+        ``path`` comes from dvc.yaml or the config, i.e. from the pull request: one that is
+        absolute, climbs out with ``..`` or (in the working tree) resolves through a symlink
+        to outside the repository is refused (:mod:`mlops_ci.repopath`), whatever ``rev``.
+        """
+        workspace = rev is None or rev == WORKSPACE
+        require_inside(path, self.root, self.boundary, what, on_disk=workspace)
+        if workspace:
             file = self.root / path
             return file.read_bytes() if file.is_file() else None
         content = self.git.show(rev, path)
@@ -72,8 +90,11 @@ class DvcProject:
         lock = self.git.show(rev, "dvc.lock")
         if not lock:
             return None
-        md5 = _find_md5(yaml.safe_load(lock) or {}, path)
-        if not md5:
+        try:
+            md5 = _find_md5(safe_load(lock, f"dvc.lock (at {rev[:12]})", "lock file") or {}, path)
+        except yaml.YAMLError:
+            return None  # an unreadable lock file has no cached output to offer
+        if not md5 or not _MD5.fullmatch(md5):  # the hash names a cache file: nothing else may
             return None
         cache = self.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
         return cache.read_bytes() if cache.is_file() else None
@@ -82,10 +103,10 @@ class DvcProject:
         content = self.read(rev, "dvc.yaml")
         if content is None:
             return {}
+        where = "" if rev in (None, WORKSPACE) else f" at {rev[:12]}"
         try:
-            data = yaml.safe_load(content) or {}
+            data = safe_load(content, f"dvc.yaml{where}", "pipeline file") or {}
         except yaml.YAMLError as exc:
-            where = "" if rev in (None, WORKSPACE) else f" at {rev[:12]}"
             line, problem = yaml_problem(exc)
             raise BadInput(f"dvc.yaml{f':{line}' if line else ''}{where}: not valid YAML ({problem})") from None
         return data if isinstance(data, dict) else {}
@@ -108,17 +129,39 @@ class DvcProject:
         return out
 
     def read_metrics(self, rev: str | None, extra_files: Iterable[str] = (),
-                     ignore: Iterable[str] = ()) -> dict[str, dict[str, float]]:
-        """``{path: {name: value}}`` at ``rev``; a declared file missing at that rev is simply absent."""
-        paths = self.metric_paths(rev) + [p for p in extra_files]
+                     ignore: Iterable[str] = (), *, missing_ok: bool = False) -> dict[str, dict[str, float]]:
+        """``{path: {name: value}}`` at ``rev``.
+
+        At a git revision a declared file that is not there is simply absent (the metric was
+        added or removed since). In the working tree, which the pipeline just produced, a
+        missing file or a directory in its place is an error: in a diff or a gate, shown as
+        "removed", it would hide a broken pipeline. ``missing_ok`` keeps the old leniency
+        (absent, and a directory skipped) for callers that only record what is there.
+        """
+        declared = self.metric_paths(rev)
         result: dict[str, dict[str, float]] = {}
-        for path in dict.fromkeys(paths):
-            content = self.read(rev, path)
+        for path in dict.fromkeys(declared + list(extra_files)):
+            what = f"metrics file named in {'dvc.yaml' if path in declared else 'metrics.files of .mlops-ci.yml'}"
+            if (rev is None or rev == WORKSPACE) and not missing_ok:
+                self._require_workspace_file(path, what)
+            content = self.read(rev, path, what)
             if content is None:
                 continue
             label = path if rev in (None, WORKSPACE) else f"{path} (at {rev[:12]})"
             result[path] = parse_metrics(content, path, ignore, where=label)
         return result
+
+    def _require_workspace_file(self, path: str, what: str) -> None:
+        """A metrics file of the working tree exists, is a regular file and is not oversized."""
+        require_inside(path, self.root, self.boundary, what)
+        file = self.root / path
+        if file.is_dir():
+            raise BadInput(f"{path}: {what} is a directory; expected a file")
+        if not file.is_file():
+            raise BadInput(f"{path}: {what} is missing from the working tree",
+                           hint="Run the pipeline (`mlops-ci repro` / `dvc repro`) or `dvc pull` first so it "
+                                "exists, or stop declaring it.")
+        check_size(file.stat().st_size, path, "metrics file")
 
     def declared_params(self, *revs: str | None) -> dict[str, set[str] | None]:
         """Params declared by the pipeline at any of ``revs`` (a key added by the PR counts on both sides)."""
@@ -133,7 +176,7 @@ class DvcProject:
 
         result: dict[str, dict[str, Any]] = {}
         for path, keys in (declared if declared is not None else self.declared_params(rev)).items():
-            content = self.read(rev, path)
+            content = self.read(rev, path, "params file named in dvc.yaml")
             if content is None:
                 continue
             label = path if rev in (None, WORKSPACE) else f"{path} (at {rev[:12]})"
@@ -179,9 +222,17 @@ class DvcProject:
         return SyncResult("ok", f"pushed outputs and run-cache to remote '{name}'")
 
     def repro(self, targets: Iterable[str] = (), *, force: bool = False, keep_going: bool = False,
-              pull: bool = False, echo: Callable[[str], None] | None = None) -> ReproResult:
+              pull: bool = False, pass_env: Sequence[str] = (),
+              echo: Callable[[str], None] | None = None) -> ReproResult:
         """Run `dvc repro`; with ``pull``, outputs of stages found in the run-cache are fetched
-        from the remote instead of being recomputed (that is what makes a fresh runner cheap)."""
+        from the remote instead of being recomputed (that is what makes a fresh runner cheap).
+
+        The stages see the environment without tokens, secrets and the runner's files, except
+        what ``pass_env`` (names or globs) lets through; one line names what was withheld.
+        """
+        from mlops_ci.redact import Redactor
+        from mlops_ci.stage_env import scrub, withheld_line
+
         args = ["repro"]
         if pull:
             args.extend(["--pull", "--allow-missing"])
@@ -190,18 +241,25 @@ class DvcProject:
         if keep_going:
             args.append("--keep-going")
         args.extend(targets)
+        env, withheld = scrub(self._env(), pass_env)
+        if withheld:
+            (echo or log.warning)(withheld_line(withheld))
         start = time.monotonic()
         parser = ReproLogParser(start)
         log.debug("dvc %s", " ".join(args))
         proc = subprocess.Popen(self._dvc(*args), cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, bufsize=1, env=self._env())
+                                text=True, bufsize=1, env=env)
         assert proc.stdout is not None
+        redactor = Redactor.from_env(self.env)  # DVC's errors quote remote URLs, credentials included
         for line in proc.stdout:
             parser.feed(line, time.monotonic())
             if echo:
-                echo(line.rstrip("\n"))
+                echo(redactor.text(line.rstrip("\n")))
         returncode = proc.wait()
         return parser.finish(time.monotonic(), returncode)
+
+
+_MD5 = re.compile(r"[0-9a-f]{32}")
 
 
 def _out_path(entry: Any) -> str:
@@ -210,15 +268,21 @@ def _out_path(entry: Any) -> str:
     return str(entry)
 
 
-def _find_md5(lock: dict[str, Any], path: str) -> str | None:
-    for stage in (lock.get("stages") or {}).values():
-        for out in stage.get("outs") or []:
-            if out.get("path") == path and out.get("md5") and not str(out["md5"]).endswith(".dir"):
+def _find_md5(lock: Any, path: str) -> str | None:
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    for stage in (stages.values() if isinstance(stages, dict) else ()):
+        outs = stage.get("outs") if isinstance(stage, dict) else None
+        for out in (outs if isinstance(outs, list) else []):
+            if isinstance(out, dict) and out.get("path") == path and out.get("md5") \
+                    and not str(out["md5"]).endswith(".dir"):
                 return str(out["md5"])
     return None
 
 
 def _last_error(proc: subprocess.CompletedProcess[str]) -> str:
+    from mlops_ci.redact import redact
+
     lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("ERROR")]
-    return (errors[-1] if errors else (lines[-1] if lines else f"exit code {proc.returncode}"))[:500]
+    # redacted before it is cut: DVC quotes the remote's URL, credentials included
+    return redact(errors[-1] if errors else (lines[-1] if lines else f"exit code {proc.returncode}"))[:500]

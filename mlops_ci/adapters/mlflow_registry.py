@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, MutableMapping
 
 from mlops_ci.errors import MlopsError
+from mlops_ci.redact import describe, redact
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,12 @@ class Registry:
         return self._client
 
     def _error(self, what: str, exc: Exception) -> RegistryError:
-        detail = f"{exc.__class__.__name__}: {str(exc)[:500]}"
+        # redacted before it is cut: a cut inside "http://user:pass@" would hide the "@" the redaction looks for
+        detail = describe(exc)[:500]
         if _connection_failure(exc):
-            return RegistryUnreachable(f"MLflow ({_redact(self.tracking_uri)}) is unreachable: "
+            return RegistryUnreachable(f"MLflow ({redact(self.tracking_uri)}) is unreachable: "
                                        f"{what} failed: {detail}", hint=UNREACHABLE_HINT)
-        return RegistryError(f"MLflow ({_redact(self.tracking_uri)}): {what} failed: {detail}")
+        return RegistryError(f"MLflow ({redact(self.tracking_uri)}): {what} failed: {detail}")
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
         try:
@@ -229,7 +231,7 @@ class Registry:
             if stage is None or not legacy:
                 raise self._error(f"setting alias {alias}", exc) from exc
         log.warning("MLflow at %s has no model aliases (older than 2.3): moving %s v%s to stage %s instead",
-                    _redact(self.tracking_uri), name, version, stage)
+                    redact(self.tracking_uri), name, version, stage)
         self.transition_stage(name, str(version), stage)
 
     def delete_alias(self, name: str, alias: str) -> None:
@@ -323,7 +325,7 @@ def probe(uri: str, *, timeout: float = PROBE_TIMEOUT, attempts: int = PROBE_ATT
                 return
             failure = reason
     raise RegistryUnreachable(
-        f"MLflow ({_redact(uri)}) is unreachable: no answer to GET {url} "
+        f"MLflow ({redact(uri)}) is unreachable: no answer to GET {url} "
         f"({attempts} attempts, {timeout:g} s timeout each): {failure.__class__.__name__}: {failure}",
         hint=UNREACHABLE_HINT)
 
@@ -368,14 +370,6 @@ def model_version_url(tracking_uri: str, name: str, version: str) -> str | None:
         scheme, rest = base.split("://", 1)
         base = f"{scheme}://{rest.split('@', 1)[1]}"
     return f"{base}/#/models/{quote(name, safe='')}/versions/{quote(str(version), safe='')}"
-
-
-def _redact(uri: str) -> str:
-    """Never print credentials embedded in a tracking URI."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return uri
 
 
 def temp_dir() -> Path:

@@ -79,13 +79,15 @@ def read_contracts(path: str) -> "ContractsConfig":
     from pydantic import ValidationError
 
     from mlops_ci.drift.config import ContractsConfig
+    from mlops_ci.limits import MAX_INPUT_BYTES
+    from mlops_ci.yamlsource import safe_load
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+        with open(path, "rb") as fh:
+            data = safe_load(fh.read(MAX_INPUT_BYTES + 1), path, "contracts file")
     except FileNotFoundError:
         raise BadInput(f"{path}: contracts file not found") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not a YAML/JSON contracts file ({exc})", file=path) from None
     if isinstance(data, dict) and "contracts" in data:
         data = data["contracts"]
@@ -104,11 +106,13 @@ def read_contracts(path: str) -> "ContractsConfig":
 def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = None,
               contracts: "ContractsConfig | None" = None, reference_rev: str | None = None,
               current_rev: str | None = None, repo: str = ".", csv_encoding: str | None = None,
-              threads: int = 2) -> "DriftReport":
+              threads: int = 2, within: dict[str, str] | None = None) -> "DriftReport":
     """Read both sides (streaming), build/load the reference profile, compare, check contracts.
 
     ``reference``/``current``: a spec (file, directory, glob, profile path), a
     :class:`~mlops_ci.adapters.datasets.DataSource`, an Arrow table or a pandas DataFrame.
+    ``within``: ``{"reference"|"current": directory}`` for specs that came from the repository's
+    config: every file they match must resolve (symlinks followed) inside that directory.
     """
     from mlops_ci.adapters.datasets import DataSource, from_table, load_profile, open_source
     from mlops_ci.drift.builder import BuildOptions, build_profile
@@ -124,7 +128,8 @@ def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = Non
         if isinstance(spec, DataSource):
             return spec
         if isinstance(spec, (str, os.PathLike)):
-            return open_source(os.fspath(spec), rev=rev, repo=repo, csv_encoding=csv_encoding)
+            return open_source(os.fspath(spec), rev=rev, repo=repo, csv_encoding=csv_encoding,
+                               within=(within or {}).get(name), what=f"drift.{name}")
         return from_table(spec, name)
 
     ref_src = source(reference, reference_rev, "reference")
@@ -239,11 +244,16 @@ def drift(project_dir: str, config_path: str | None, reference: str | None, curr
         rule = drift_cfg.numeric.model_copy(update={"threshold": threshold})
         drift_cfg = drift_cfg.model_copy(update={"numeric": rule, "categorical": drift_cfg.categorical.model_copy(
             update={"threshold": threshold})})
+    # data named by the repository's config must lie inside it; paths typed here are the caller's choice
+    fenced = {side for side, given in (("reference", reference), ("current", current)) if not given}
     reference = reference or drift_cfg.reference
     current = current or drift_cfg.current
     if not reference or not current:
         raise BadInput("drift needs --reference and --current (or drift.reference / drift.current in the config)")
     repo = project_dir
+    for side, spec in (("reference", reference), ("current", current)):
+        if side in fenced:
+            _require_in_repo(spec, project_dir, f"drift.{side} (from .mlops-ci.yml)")
     if not os.path.isabs(reference) and reference_rev is None:
         reference = _resolve(project_dir, reference)
     if not os.path.isabs(current) and current_rev is None:
@@ -251,7 +261,8 @@ def drift(project_dir: str, config_path: str | None, reference: str | None, curr
 
     started = time.perf_counter()
     report = run_drift(reference, current, drift=drift_cfg, contracts=contracts_cfg, reference_rev=reference_rev,
-                       current_rev=current_rev, repo=repo, csv_encoding=csv_encoding)
+                       current_rev=current_rev, repo=repo, csv_encoding=csv_encoding,
+                       within={side: project_dir for side in fenced})
     target = Path(out_dir) if out_dir else Runtime.detect(project_dir).out_dir
     files = write_outputs(report, target, columns_shown=drift_cfg.columns_shown, pictures=drift_cfg.pictures)
     publish(report, files, project_dir, summary, drift_cfg.columns_shown, drift_cfg.pictures)
@@ -268,6 +279,16 @@ def _pull_request_base() -> str | None:
     from mlops_ci.context import detect
 
     return detect(dict(os.environ)).base_sha or None
+
+
+def _require_in_repo(spec: str, project_dir: str, what: str) -> None:
+    """A data spec from the config (file, directory or glob) may not name a place outside the repository."""
+    from mlops_ci.repopath import escapes
+
+    if escapes(spec, project_dir, project_dir):
+        raise BadInput(f"{spec}: {what} is outside the repository",
+                       hint="Data named in .mlops-ci.yml is read from the repository only; pass a file elsewhere "
+                            "explicitly with --reference / --current.")
 
 
 def _resolve(project_dir: str, path: str) -> str:

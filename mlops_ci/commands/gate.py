@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import click
 
 from mlops_ci.commands import config_option, option, project_option
-from mlops_ci.errors import BadInput, MlopsError
+from mlops_ci.errors import BadInput
+from mlops_ci.redact import describe
 
 if TYPE_CHECKING:
     from mlops_ci.checks import CheckRun
@@ -135,23 +136,23 @@ def _record_failure(project_dir: str, env: dict[str, str], exc: BaseException) -
     from mlops_ci.gate.verdict import GateVerdict
     from mlops_ci.gha import Runtime
 
-    reason = exc.render() if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+    reason = describe(exc)
     try:
         Runtime.detect(project_dir, env).write_file("gate.json", GateVerdict.from_error(reason).to_json() + "\n")
     except Exception as write_error:  # noqa: BLE001 - the original error matters more
-        click.echo(f"mlops-ci: could not write gate.json: {type(write_error).__name__}: {write_error}", err=True)
+        click.echo(f"mlops-ci: could not write gate.json: {describe(write_error)}", err=True)
 
 
 def _fail_check(check: "CheckRun | None", exc: BaseException) -> None:
     """Complete the check as failure with the reason; the original error is what the caller re-raises."""
     if check is None:
         return
-    reason = exc.render() if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+    reason = describe(exc)
     try:
         check.fail(reason)
     except Exception as publish_error:  # noqa: BLE001 - the original error matters more; say why the check is stuck
         click.echo(f"mlops-ci: could not complete the check {check.name!r} as failure: "
-                   f"{type(publish_error).__name__}: {publish_error}", err=True)
+                   f"{describe(publish_error)}", err=True)
 
 
 def _start_check(env: dict[str, str], name: str, token: str | None) -> "CheckRun":
@@ -278,7 +279,7 @@ def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -
             notes = annotations(verdict, gate_runner.metric_locations(ws, files),
                                 gate_runner.param_locations(ws, changed))
         except Exception as exc:  # noqa: BLE001 - annotations are a nicety: complete the check without them
-            click.echo(f"mlops-ci: gate annotations skipped: {type(exc).__name__}: {exc}", err=True)
+            click.echo(f"mlops-ci: gate annotations skipped: {describe(exc)}", err=True)
             notes = []
     rt.set_output("check-url", check.html_url or "")
     check.complete(CheckOutcome(verdict.conclusion, verdict.title, summary, annotations=tuple(notes)))

@@ -72,7 +72,8 @@ def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str
     if cfg.mode == "git-tags":
         return register_git_tag(ws, name, pr_number)
 
-    metric_files = ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore)
+    metric_files = ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore,
+                                       missing_ok=True)
     metrics = _flat(metric_files)
     params = _flat(ws.dvc.read_params(WORKSPACE), default_file="params.yaml")
 
@@ -125,12 +126,12 @@ def cost_tags(out_dir: Path) -> dict[str, str]:
 
 def _pipeline_state(ws: "Workspace") -> tuple[Any, dict[str, Any]]:
     """dvc.lock and the .dvc files: the stage hashes and data md5s the lineage tags record."""
-    import yaml
+    from mlops_ci.yamlsource import safe_load
 
     lock_bytes = ws.dvc.read(None, "dvc.lock")
-    dvc_files = {str(p.relative_to(ws.dvc_root)): yaml.safe_load(p.read_text()) or {}
+    dvc_files = {str(p.relative_to(ws.dvc_root)): safe_load(p.read_bytes(), str(p), ".dvc file") or {}
                  for p in ws.dvc_root.rglob("*.dvc") if ".dvc" not in p.parent.parts and p.is_file()}
-    return (yaml.safe_load(lock_bytes) if lock_bytes else None), dvc_files
+    return (safe_load(lock_bytes, "dvc.lock", "lock file") if lock_bytes else None), dvc_files
 
 
 def _flat(per_file: dict[str, dict[str, Any]], default_file: str | None = None) -> dict[str, Any]:
@@ -186,9 +187,9 @@ def _reference_profile(ws: "Workspace") -> Path | None:
 
 
 def _public_uri(uri: str) -> str:
-    from mlops_ci.adapters.mlflow_registry import _redact
+    from mlops_ci.redact import redact
 
-    return _redact(uri)
+    return redact(uri)
 
 
 def register_git_tag(ws: "Workspace", name: str, pr_number: int | None) -> dict[str, Any]:
@@ -210,7 +211,8 @@ def register_git_tag(ws: "Workspace", name: str, pr_number: int | None) -> dict[
         tag = version_tag(name, next_version(tags, name))
         if pr_number is None:
             pr_number = pr_from_commit_message(git.try_out("log", "-1", "--format=%B") or "")
-        metrics = _flat(ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore))
+        metrics = _flat(ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore,
+                                            missing_ok=True))
         lock, dvc_files = _pipeline_state(ws)
         lineage = lineage_tags(sha=sha, repository=ws.context.repository, pr_number=pr_number,
                                run_url=ws.context.run_url, lock=lock, dvc_files=dvc_files)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import click
 
 from mlops_ci.commands import config_option, option, project_option
-from mlops_ci.errors import StepFailed
+from mlops_ci.errors import BadInput, StepFailed
 
 if TYPE_CHECKING:
     from mlops_ci.repro import ReproResult
@@ -32,19 +32,22 @@ if TYPE_CHECKING:
 @option("--pull/--no-pull", default=None, help="dvc pull data and run-cache first (default: from config, on).")
 @option("--push/--no-push", default=None, help="dvc push outputs and run-cache afterwards (default: from config, on).")
 @option("--remote", default=None, help="DVC remote (default: from config or the project's default remote).")
+@option("--push-remote", default=None, help="DVC remote to push to instead of --remote: a remote main never "
+        "reads, for pull-request jobs (default: config repro.push_remote, else --remote).")
 def repro(project_dir: str, config_path: str | None, targets: tuple[str, ...], force: bool,
-          keep_going: bool | None, pull: bool | None, push: bool | None, remote: str | None) -> None:
+          keep_going: bool | None, pull: bool | None, push: bool | None, remote: str | None,
+          push_remote: str | None) -> None:
     """Run the DVC pipeline: dvc pull → dvc repro → dvc push, timing each stage."""
     from mlops_ci.workspace import open_workspace
 
     ws = open_workspace(project_dir, config_path, os.environ)
     run_repro(ws, targets=_split(targets), force=force, keep_going=keep_going, pull=pull, push=push,
-              remote=remote, echo=click.echo)
+              remote=remote, push_remote=push_remote, echo=click.echo)
 
 
 def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = False, keep_going: bool | None = None,
               pull: bool | None = None, push: bool | None = None, remote: str | None = None,
-              echo: Callable[[str], None] = click.echo) -> "ReproResult":
+              push_remote: str | None = None, echo: Callable[[str], None] = click.echo) -> "ReproResult":
     """The repro story, shared by the command and `mlops-ci demo`; raises StepFailed on failure."""
     from mlops_ci.commands.cost_record import add_cost
     from mlops_ci.cost.render import headline as cost_headline
@@ -54,6 +57,7 @@ def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = Fal
     cfg = ws.config.repro
     rt = ws.runtime
     remote = remote or cfg.remote
+    push_to = push_remote or cfg.push_remote or remote
     wanted = list(targets) or cfg.targets
 
     pulled = None
@@ -66,12 +70,13 @@ def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = Fal
 
     with rt.group(f"dvc repro {' '.join(wanted)}".strip()):
         result = ws.dvc.repro(wanted, force=force, keep_going=cfg.keep_going if keep_going is None else keep_going,
-                              pull=pulled is not None and pulled.status == "ok", echo=echo)
+                              pull=pulled is not None and pulled.status == "ok", pass_env=_trusted_pass_env(ws),
+                              echo=echo)
 
     record = result.to_dict()
     if result.ok and (cfg.push if push is None else push):
         with rt.group("dvc push (outputs and run-cache)"):
-            pushed = ws.dvc.push(remote)
+            pushed = ws.dvc.push(push_to)
             echo(pushed.message)
         record["push"] = {"status": pushed.status, "message": pushed.message}
         if pushed.status != "ok":
@@ -98,6 +103,21 @@ def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = Fal
     if record.get("push", {}).get("status") == "error":
         raise StepFailed(record["push"]["message"])
     return result
+
+
+def _trusted_pass_env(ws: "Workspace") -> list[str]:
+    """Which secret-looking variables the stages may see: the base commit's list in a PR job.
+
+    The stages are the PR's code; if its own `.mlops-ci.yml` could widen `repro.pass_env`, a PR
+    could hand itself a secret the workflow meant for mlops-ci's steps.
+    """
+    base = ws.context.base_sha if ws.runtime.in_github else None
+    if not base:
+        return ws.config.repro.pass_env
+    try:
+        return ws.policy(ws.git.ensure_commit(base, "base")).config.repro.pass_env
+    except BadInput:
+        return []  # the base cannot be read: hand over nothing extra
 
 
 def _split(values: tuple[str, ...]) -> list[str]:

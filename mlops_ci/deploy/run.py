@@ -17,6 +17,7 @@ from mlops_ci.deploy.plan import (check_environment, deployment_payload, environ
                                   split_reference)
 from mlops_ci.deploy.smoke import SmokeResult
 from mlops_ci.errors import BadInput
+from mlops_ci.redact import describe
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.docker_engine import DockerEngine
@@ -129,7 +130,7 @@ def deploy_image(ws: "Workspace", image: str, environment: str, *, engine: "Dock
     try:
         outcome = tgt.deploy(image, check)
     except Exception as exc:
-        recorder.finish(False, description=f"{exc.__class__.__name__}: {exc}", environment_url=None)
+        recorder.finish(False, description=describe(exc), environment_url=None)
         raise
     env_cfg = cfg.environments[environment]
     url = env_cfg.url or outcome.url or environment_url(None, cfg.host_address, env_cfg.port)

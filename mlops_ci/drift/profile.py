@@ -255,6 +255,8 @@ def loads(raw: bytes, where: str = "profile") -> Profile:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(f"{where}: not a JSON drift profile ({exc})") from None
+    except (RecursionError, ValueError):  # nested too deep for the parser / an integer past 4300 digits
+        raise BadInput(f"{where}: not a JSON drift profile (nested too deeply or a number too long)") from None
     return from_dict(data, where)
 
 

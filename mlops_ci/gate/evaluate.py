@@ -22,6 +22,7 @@ from mlops_ci.gate.mlflow_compat import evaluate_mlflow_rules
 from mlops_ci.gate.results import FairnessResult, RuleResult, SignificanceResult, fmt
 from mlops_ci.gate.rules import evaluate_rules, no_champion_result
 from mlops_ci.gate.verdict import NO_CHAMPION, GateVerdict
+from mlops_ci.redact import describe
 
 DirectionOf = Callable[[str], Optional[str]]
 
@@ -62,7 +63,7 @@ def evaluate_gate(config: Union[GateConfig, Mapping[str, Any]], champion: Option
     try:
         return _evaluate(cfg, champion, challenger, direction_of)
     except Exception as exc:  # noqa: BLE001 - fail closed, by design
-        return GateVerdict.from_error(f"{type(exc).__name__}: {exc}", champion_source=source, mode=cfg.mode,
+        return GateVerdict.from_error(describe(exc), champion_source=source, mode=cfg.mode,
                                       challenger_source=getattr(challenger, "source", ""))
 
 

@@ -44,8 +44,11 @@ def assemble(ws: "Workspace", *, base: str | None = None, head: str | None = Non
     base_label, head_label = short(base_rev), ("PR" if head_rev == WORKSPACE else short(head_rev))
     cfg = ws.config.metrics
 
+    repro = load_repro(ws.runtime.out_dir)
+    # after a failed pipeline a missing metrics file is what the report is about, not a reason to post nothing
+    failed = repro is not None and not repro.ok
     metrics = diff_metrics(ws.dvc.read_metrics(base_rev, cfg.files, cfg.ignore),
-                           ws.dvc.read_metrics(head_rev, cfg.files, cfg.ignore),
+                           ws.dvc.read_metrics(head_rev, cfg.files, cfg.ignore, missing_ok=failed),
                            base_label=base_label, head_label=head_label, directions=cfg.direction,
                            ignore=cfg.ignore, precision=cfg.precision)
     declared = ws.dvc.declared_params(base_rev, head_rev)
@@ -65,7 +68,7 @@ def assemble(ws: "Workspace", *, base: str | None = None, head: str | None = Non
             plots = render_plots(specs, ws.dvc.read, [("base", base_rev, base_label), ("head", head_rev, head_label)])
             report.add(plots_section(plots))
 
-    facts = RunFacts(repro=load_repro(ws.runtime.out_dir),
+    facts = RunFacts(repro=repro,
                      runner=runner_description(ws.env, runner_labels),
                      run_url=ctx.run_url,
                      artifact_url=f"{ctx.run_url}#artifacts" if ctx.run_url else None,

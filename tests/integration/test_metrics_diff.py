@@ -63,7 +63,7 @@ def test_bad_metrics_file_is_exit_2_naming_the_file(dvc_repo):
     assert "metrics.json: metric 'auc' is NaN; expected a finite number" in proc.stderr and "Traceback" not in proc.stderr
     dvc_repo.write("metrics.json", '{"auc": "high"}')
     proc = dvc_repo.mlops("metrics", "diff")
-    assert proc.returncode == 2 and "metric 'auc' is 'high'; expected a number" in proc.stderr
+    assert proc.returncode == 2 and "metric 'auc' is a string; expected a number" in proc.stderr
 
 
 def test_not_a_git_repo_and_unknown_revision(tmp_path, dvc_repo):

@@ -27,15 +27,18 @@ def test_csv_and_tsv():
 
 
 def test_lists_and_booleans():
-    assert parse_metrics(b'{"a": [1, 2], "ok": true}', "m.json") == {"a.0": 1.0, "a.1": 2.0, "ok": 1.0}
+    assert parse_metrics(b'{"a": [1, 2]}', "m.json") == {"a.0": 1.0, "a.1": 2.0}
+    with pytest.raises(BadInput, match="metric 'ok' is a boolean; expected a number"):  # not silently 1.0
+        parse_metrics(b'{"a": [1, 2], "ok": true}', "m.json")
+    assert parse_metrics(b'{"a": 1, "ok": true}', "m.json", ignore=["ok"]) == {"a": 1.0}
 
 
 @pytest.mark.parametrize("path, content, fragment", [
     ("m.json", b'{"auc": 0.9,', "m.json:1: not valid JSON"),
     ("m.json", b'{"auc": NaN}', "m.json: metric 'auc' is NaN; expected a finite number"),
     ("m.json", b'{"auc": Infinity}', "metric 'auc' is Infinity"),
-    ("m.json", b'{"model": "xgb"}', "metric 'model' is 'xgb'; expected a number"),
-    ("m.json", b'{"auc": null}', "metric 'auc' is None"),
+    ("m.json", b'{"model": "xgb"}', "metric 'model' is a string; expected a number"),  # never the value
+    ("m.json", b'{"auc": null}', "metric 'auc' is empty (null)"),
     ("m.yaml", b"auc: .nan\n", "expected a finite number"),
     ("m.json", b'[1, 2]', "expected an object"),
     ("m.toml", b'auc = ', "not valid TOML"),

@@ -25,7 +25,7 @@ def test_metrics_format_comes_from_the_path_not_the_label(path, content):
     ("m.json", b'{"auc": NaN}', "m.json (at 8f111d6ebc73): metric 'auc' is NaN"),
     ("m.toml", b"auc = ", "m.toml (at 8f111d6ebc73): not valid TOML"),
     ("m.yaml", b"auc: [", "m.yaml:1 (at 8f111d6ebc73): not valid YAML"),
-    ("m.csv", b"auc\nhigh\n", "m.csv (at 8f111d6ebc73): metric 'auc' is 'high'"),
+    ("m.csv", b"auc\nhigh\n", "m.csv (at 8f111d6ebc73): metric 'auc' is a string"),
     ("m.json", b"\xff\xfe{", "m.json (at 8f111d6ebc73): metrics file is not UTF-8"),
 ])
 def test_metrics_messages_use_the_label(path, content, fragment):
