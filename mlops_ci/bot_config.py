@@ -36,13 +36,17 @@ class BotConfig(_Model):
                         description="Command prefix: comments whose line starts with it are commands.")
     login: str = Field("github-actions[bot]", min_length=1,
                        description="Login the bot's replies are posted as (github-actions[bot] with GITHUB_TOKEN, "
-                       "'<app>[bot]' with an App token). Its comments are never treated as commands, and the "
-                       "guard trusts approval records only from it (pass the same to the guard's trusted-bot).")
+                       "'<app>[bot]' with an App token). Its comments are never treated as commands, and its "
+                       "approval statuses are the only ones trusted (pass the same to the guard's and publish's "
+                       "trusted-bot).")
     ref: str | None = Field(None, description="Branch or tag the dispatched workflows run from (default: the "
                             "repository's default branch, so a PR cannot change the workflow that runs).")
     rerun_workflow: str = Field("mlops-pr.yml", description="Workflow file `/mlops rerun` dispatches "
                                 "(it needs a `workflow_dispatch` trigger).")
     report_workflow: str = Field("mlops-pr.yml", description="Workflow file `/mlops report` dispatches.")
+    fork_workflow: str = Field("mlops-fork.yml", description="Workflow file that runs an approved fork PR's head "
+                               "on the self-hosted runners (`/mlops approve <sha>`, and rerun/report of a fork PR). "
+                               "It runs from the default branch with read-only permissions.")
     dispatch_inputs: list[DispatchInput] = Field(
         default_factory=lambda: ["pr", "sha", "command"],
         description="Inputs sent with a dispatch: pr (number), sha (head commit), command (rerun/report), "
@@ -50,7 +54,7 @@ class BotConfig(_Model):
     promote_from: str = Field("challenger", description="Alias `/mlops promote` promotes from.")
     promote_to: str = Field("champion", description="Alias `/mlops promote` moves.")
 
-    _workflows = field_validator("rerun_workflow", "report_workflow")(_workflow_name)
+    _workflows = field_validator("rerun_workflow", "report_workflow", "fork_workflow")(_workflow_name)
 
 
 class MonitorConfig(_Model):

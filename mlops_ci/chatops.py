@@ -15,8 +15,8 @@ Parsing rules, chosen so that talking *about* a command never runs it:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 DEFAULT_PREFIX = "/mlops"
 COMMANDS = ("rerun", "report", "promote", "approve", "help")
@@ -30,15 +30,15 @@ WRITE_PERMISSIONS = frozenset({"admin", "write"})
 
 #: Every comment the bot writes starts with this, so it never answers itself.
 BOT_MARKER_PREFIX = "<!-- mlops-ci:"
-_SHA_ARG = re.compile(r"^[0-9a-f]{7,40}$")
+_FULL_SHA_ARG = re.compile(r"^[0-9a-f]{40}$")
 _VERSION_ARG = re.compile(r"^v?[0-9]{1,9}$")
 
 USAGE = {
     "rerun": "`{p} rerun` — run the PR workflow again for the PR's current head, retraining every stage",
     "report": "`{p} report` — regenerate and re-post the PR report (cached results: nothing unchanged retrains)",
     "promote": "`{p} promote [version]` — make the challenger (or that version) the champion, if it passes the gate",
-    "approve": "`{p} approve [sha]` — let this fork PR's current head commit (or exactly `sha`) run on "
-               "self-hosted runners",
+    "approve": "`{p} approve <sha>` — run this fork PR's head commit, named by its full 40-character SHA after "
+               "you reviewed it, on the self-hosted runners (from the default branch's workflow)",
     "help": "`{p} help` — this list",
 }
 
@@ -99,8 +99,8 @@ def parse(body: str, prefix: str = DEFAULT_PREFIX) -> Command | None:
 def _check_args(name: str, args: tuple[str, ...], prefix: str) -> str | None:
     usage = USAGE[name].format(p=prefix)
     if name == "approve":
-        if len(args) > 1 or (args and not _SHA_ARG.match(args[0].lower())):
-            return f"expected at most one commit SHA (7 to 40 hex digits). Usage: {usage}"
+        if len(args) != 1 or not _FULL_SHA_ARG.match(args[0].lower()):
+            return f"expected the full 40-character SHA of the commit you reviewed. Usage: {usage}"
     elif name == "promote":
         if len(args) > 1 or (args and not _VERSION_ARG.match(args[0])):
             return f"expected at most one model version number. Usage: {usage}"
@@ -161,8 +161,18 @@ def reply_marker(comment_id: int, command: str) -> str:
     return f"<!-- mlops-ci:bot reply-to={int(comment_id)} command={command} -->"
 
 
+def quote_word(word: str) -> str:
+    """A word someone typed, safe inside our reply's code span.
+
+    A backtick would close the span, and what follows would render as Markdown: a link, or an
+    ``@org/team`` that notifies a whole team in the bot's name. Backticks go; every ``@`` gets a
+    zero-width joiner after it, so even the literal text mentions no one.
+    """
+    return word.replace("`", "").replace("@", "@\u200d")
+
+
 def help_text(prefix: str = DEFAULT_PREFIX, unknown: str | None = None) -> str:
-    head = f"I don't know `{prefix} {unknown}`. " if unknown else ""
+    head = f"I don't know `{prefix} {quote_word(unknown)}`. " if unknown else ""
     lines = [f"{head}Commands (write access needed for all but `help`):", ""]
     lines += [f"- {USAGE[name].format(p=prefix)}" for name in COMMANDS]
     return "\n".join(lines)
@@ -174,22 +184,20 @@ class Reply:
 
     reaction: str  # "rocket" (done) or "confused" (refused, failed, bad arguments)
     text: str
-    #: Extra hidden lines after the reply marker (the approval record lives here).
-    records: list[str] = field(default_factory=list)
     outcome: str = "done"  # done | refused | failed
 
     def body(self, comment_id: int, command: str, user: str | None) -> str:
         mention = f"@{user} " if user else ""
-        return "\n".join([reply_marker(comment_id, command), *self.records, f"{mention}{self.text}".rstrip(), ""])
+        return "\n".join([reply_marker(comment_id, command), f"{mention}{self.text}".rstrip(), ""])
 
 
-def done(text: str, records: Iterable[str] = ()) -> Reply:
-    return Reply("rocket", f"🚀 {text}", list(records), "done")
+def done(text: str) -> Reply:
+    return Reply("rocket", f"🚀 {text}", "done")
 
 
 def refused(text: str) -> Reply:
-    return Reply("confused", f"🙅 {text}", [], "refused")
+    return Reply("confused", f"🙅 {text}", "refused")
 
 
 def failed(text: str) -> Reply:
-    return Reply("confused", f"💥 {text}", [], "failed")
+    return Reply("confused", f"💥 {text}", "failed")

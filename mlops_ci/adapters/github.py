@@ -3,8 +3,10 @@
 What this adapter adds to PyGithub: the base URL and token come from the
 runner (GitHub Enterprise works by setting ``GITHUB_API_URL``); the token is
 masked before anything is logged; retries cover 5xx, dropped connections and
-both kinds of rate limit with a bounded total wait; and nothing sleeps between
-requests (PyGithub's default pauses would make every job slower).
+both kinds of rate limit with a bounded total wait; nothing sleeps between
+requests (PyGithub's default pauses would make every job slower); and every string
+of every request body is redacted (:mod:`mlops_ci.redact`) — comments, check runs,
+issues and deployments are read by people ``::add-mask::`` never reaches.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from mlops_ci.errors import BadInput, MlopsError
+from mlops_ci.redact import describe, redact_data
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +124,11 @@ class GitHub:
         log.debug("GitHub %s %s", method, url)
         try:
             _, data = self._requester.requestJsonAndCheck(method, url, parameters=dict(params or {}) or None,
-                                                          input=body)
+                                                          input=redact_data(body))
         except GithubException as exc:
             raise _error(method, url, exc) from exc
         except Exception as exc:  # connection errors after retries
-            raise GitHubError(f"GitHub {method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
+            raise GitHubError(f"GitHub {method} {url} failed: {describe(exc)}") from exc
         return data
 
     def request_with_status(self, method: str, path: str, *, body: Any = None) -> tuple[int, Any]:
@@ -135,9 +138,9 @@ class GitHub:
         url = path if path.startswith("/") else self._url("/" + path)
         log.debug("GitHub %s %s", method, url)
         try:
-            status, headers, output = self._requester.requestJson(method, url, input=body)
+            status, headers, output = self._requester.requestJson(method, url, input=redact_data(body))
         except Exception as exc:  # connection errors after retries
-            raise GitHubError(f"GitHub {method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
+            raise GitHubError(f"GitHub {method} {url} failed: {describe(exc)}") from exc
         try:
             data = json.loads(output) if output else None
         except ValueError:
@@ -163,7 +166,7 @@ class GitHub:
 
         log.debug("GitHub POST graphql")
         try:
-            _, data = self._requester.graphql_query(query, dict(variables))
+            _, data = self._requester.graphql_query(query, redact_data(dict(variables)))
         except GithubException as exc:
             raise GitHubError(_describe("POST", "graphql", exc)) from exc
         return data.get("data") or {}
@@ -314,6 +317,21 @@ class GitHub:
                 return "none"
             raise
         return str(data.get("permission") or "none")
+
+    def commit_statuses(self, sha: str) -> list[dict[str, Any]]:
+        """The commit statuses of ``sha``, newest first (GitHub's order)."""
+        return list(self.paginate(f"commits/{sha}/statuses"))
+
+    def create_commit_status(self, sha: str, state: str, context: str, description: str,
+                             target_url: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"state": state, "context": context, "description": description[:140]}
+        if target_url:
+            body["target_url"] = target_url
+        return self.request("POST", f"statuses/{sha}", body=body)
+
+    def open_pulls(self) -> list[dict[str, Any]]:
+        """Every open pull request of the repository (the list's short form: number, head, base)."""
+        return list(self.paginate("pulls", {"state": "open"}))
 
     def issues(self, labels: list[str] | tuple[str, ...] = (), state: str = "open") -> list[dict[str, Any]]:
         """Issues (not pull requests) with all of ``labels``, oldest first."""

@@ -106,13 +106,24 @@ def respond(req: Request) -> "Reply":
             return refused(f"`{req.prefix} {command.name}` needs write, maintain or admin permission on this "
                            f"repository; yours is `{permission}`. Nothing was done.")
     if command.error:
-        return refused(command.error)
+        return refused(command.error + _usage_hint(req))
     try:
         return HANDLERS[command.name](req)
     except MlopsError as exc:
         from mlops_ci.chatops import failed
 
         return failed(f"`{req.prefix} {command.name}` failed: {_short(exc)}")
+
+
+def _usage_hint(req: Request) -> str:
+    """For `approve`: name the head to approve, so the fix is one copy-paste after reviewing it."""
+    if req.command.name != "approve":
+        return ""
+    pull = req.gh.pull(req.number)
+    head = _head(pull)
+    if pull.get("state") != "open" or not head:
+        return ""
+    return f" The head of #{req.number} is now `{head}`: after reviewing it, comment `{req.prefix} approve {head}`."
 
 
 def _help(req: Request) -> "Reply":
@@ -139,44 +150,70 @@ def _is_fork(pull: dict[str, Any]) -> bool:
     return head_repo is None or head_repo != base_repo
 
 
+def _head(pull: dict[str, Any]) -> str:
+    return str((pull.get("head") or {}).get("sha") or "").lower()
+
+
 def _dispatch(req: Request) -> "Reply":
-    from mlops_ci.chatops import done
+    """rerun / report: same-repository PRs through the PR workflow; forks only for an approved head, via the
+    fork workflow (the PR workflow's job holds write permissions and never runs fork code)."""
+    from mlops_ci.chatops import done, refused
+    from mlops_ci.commands.guard import judge
 
     pull, refusal = _open_pull(req)
     if pull is None:
         return refusal  # type: ignore[return-value]
-    cfg, ctx = req.ws.config.bot, req.ws.context
-    head = str((pull.get("head") or {}).get("sha") or "")
+    cfg = req.ws.config.bot
+    head = _head(pull)
     name = req.command.name
     workflow = cfg.rerun_workflow if name == "rerun" else cfg.report_workflow
+    if _is_fork(pull):
+        verdict = judge(req.gh, head, (cfg.login,))
+        if not verdict.allowed:
+            from mlops_ci.approvals import how_to_approve
+
+            return refused(f"#{req.number} comes from a fork and its head `{head[:12]}` is not approved "
+                           f"({verdict.reason}). {how_to_approve(head, req.prefix)}")
+        workflow = cfg.fork_workflow
+    return done(_start(req, workflow, head, name))
+
+
+def _start(req: Request, workflow: str, head: str, name: str) -> str:
+    """Dispatch ``workflow`` on the default branch for the PR's ``head``; the reply's sentence."""
+    cfg, ctx = req.ws.config.bot, req.ws.context
     ref = cfg.ref or ctx.default_branch or req.gh.repo_info().get("default_branch") or "main"
     values = {"pr": str(req.number), "sha": head, "command": name, "requested-by": req.author}
     req.gh.dispatch_workflow(workflow, ref, {k: values[k] for k in cfg.dispatch_inputs})
     url = f"{ctx.server_url}/{ctx.repository}/actions/workflows/{workflow}"
-    note = ""
-    if _is_fork(pull):
-        note = (f" This PR comes from a fork: its guard lets the run use a self-hosted runner only once a "
-                f"maintainer approved `{head[:12]}` (`{req.prefix} approve`).")
-    return done(f"dispatched [`{workflow}`]({url}) on `{ref}` for #{req.number} at `{head[:7]}`.{note}")
+    return f"dispatched [`{workflow}`]({url}) on `{ref}` for #{req.number} at `{head[:7]}`."
 
 
 def _approve(req: Request) -> "Reply":
-    from mlops_ci.approvals import record_line
+    """Record a maintainer's approval of exactly the reviewed head, then start its run.
+
+    The SHA must be the full one the maintainer reviewed and still the head now, when the bot acts:
+    a fork pushing between the review and this job gets a refusal, not an approval of its new
+    commit. The record is a commit status only a write token can create (:mod:`mlops_ci.approvals`).
+    """
+    from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
     from mlops_ci.chatops import done, refused
 
     pull, refusal = _open_pull(req)
     if pull is None:
         return refusal  # type: ignore[return-value]
-    head = str((pull.get("head") or {}).get("sha") or "").lower()
+    head = _head(pull)
     if not _is_fork(pull):
-        return done(f"#{req.number} comes from this repository: the guard lets it run without an approval.")
-    wanted = req.command.sha
-    if wanted and not head.startswith(wanted):
-        return refused(f"`{wanted}` is not the head of #{req.number}, which is now `{head[:12]}`: review the new "
-                       f"commits, then approve again.")
-    return done(f"approved commit `{head}` of #{req.number} to run on self-hosted runners. A new push revokes "
-                f"this approval. Re-run the refused job, or comment `{req.prefix} rerun`.",
-                records=[record_line(head, req.author, req.comment_id)])
+        return done(f"#{req.number} comes from this repository: its runs need no approval.")
+    wanted = req.command.sha or ""
+    if wanted != head:
+        return refused(f"`{wanted[:40]}` is not the head of #{req.number}, which is now `{head}`: review that "
+                       f"commit, then comment `{req.prefix} approve {head}`. Nothing was approved.")
+    comment_url = f"{req.ws.context.server_url}/{req.ws.context.repository}/pull/{req.number}#issuecomment-{req.comment_id}"
+    req.gh.create_commit_status(head, "success", APPROVAL_CONTEXT, status_description(req.author, req.comment_id),
+                                comment_url)
+    started = _start(req, req.ws.config.bot.fork_workflow, head, "rerun")
+    return done(f"approved commit `{head}` of #{req.number} for the self-hosted runners, and {started} "
+                "A new push needs a new approval.")
 
 
 def _promote(req: Request) -> "Reply":
@@ -216,7 +253,9 @@ def _post(req: Request, reply: "Reply") -> Any:
 
 
 def _short(exc: BaseException) -> str:
-    text = exc.render() if isinstance(exc, MlopsError) else f"{exc.__class__.__name__}: {exc}"
+    from mlops_ci.redact import describe
+
+    text = describe(exc)  # redacted before it is cut
     return text if len(text) <= 1500 else text[:1500] + "…"
 
 

@@ -1,4 +1,4 @@
-"""`mlops-ci guard`: stop a job before it runs fork PR code on a self-hosted runner, unless approved.
+"""`mlops-ci guard`: the first step of a self-hosted job — decide whether its pull request's code may run here.
 
 Put it FIRST in the job, before `actions/checkout`: it reads only the event
 payload and the GitHub API, never the repository, so nothing a fork controls
@@ -6,11 +6,17 @@ payload and the GitHub API, never the repository, so nothing a fork controls
 options and action inputs only.
 
 The story: find the pull request this job would run (the event's, or `--pr`
-for `workflow_dispatch`/`issue_comment` jobs); let same-repository PRs
-through; for a fork, collect the approvals (label event, `/mlops approve`
-comments, the bot's approval records), look up each approver's permission
-now, and pass only when a writer approved exactly the head SHA. Otherwise exit
-1 with the reason in the log, an error annotation and the job summary.
+for a `workflow_dispatch` from the ChatOps bot); let same-repository PRs
+through; for a fork, refuse outright in a job that holds write permissions
+(`--forks refuse`) and on any `pull_request` event (there the workflow file is
+the fork's own, so this step is advice, not a boundary); otherwise accept only
+a dispatch from the default branch of a commit that is still the PR's head and
+carries the bot's approval status, by someone who still has write access.
+Refusals exit 1 with the reason in the log, an annotation and the job summary.
+
+GitHub's settings are the real boundary (docs/security.md): "Require approval for
+all outside collaborators", self-hosted runner groups limited to the default
+branch's workflows, ephemeral runners. `mlops-ci audit` checks them.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ if TYPE_CHECKING:
 
 
 class GuardRefused(MlopsError):
-    """A fork PR's commit without a maintainer's approval (exit 1)."""
+    """A fork PR's commit that may not run in this job (exit 1)."""
 
     exit_code = 1
 
@@ -39,41 +45,42 @@ def approval_trust_options(command: Callable) -> Callable:
     """Whose approvals count: shared by `guard` (may a commit run?) and `publish` (does its verdict count?),
     which must agree."""
     command = option("--command-prefix", default="/mlops", show_default=True,
-                     help="ChatOps prefix of `approve` comments.")(command)
+                     help="ChatOps prefix shown in 'how to approve' messages.")(command)
     return option("--trusted-bot", "trusted_bots", multiple=True, default=("github-actions[bot]",),
-                  show_default=True, help="Login of the bot whose approval records are trusted (repeatable; "
-                  "space-separated in the env var).")(command)
+                  show_default=True, help="Login of the bot whose approval statuses are trusted (repeatable; "
+                  "space-separated in the env var). Use your App's '<slug>[bot]' when the bot runs with an App token.")(command)
 
 
 @click.command()
-@option("--github-token", default=None, help="Token that can read the PR's comments and collaborator "
-        "permissions (default: $GITHUB_TOKEN; a fork PR's read-only token is enough).")
+@option("--github-token", default=None, help="Token that can read the pull request and its commit statuses "
+        "(default: $GITHUB_TOKEN; read permissions are enough).")
 @option("--pr", "pr_number", type=click.IntRange(min=1), default=None,
-        help="Pull request the job will run (for workflow_dispatch or issue_comment jobs; "
-        "default: the event's pull request).")
+        help="Pull request the job will run (for workflow_dispatch jobs; default: the event's pull request).")
 @option("--head-sha", default=None, help="Commit the job will check out (with --pr; default: the PR's current "
         "head). Check out `steps.<guard>.outputs.head-sha` so the job runs exactly what was judged.")
-@option("--approval-label", default="mlops:approved", show_default=True,
-        help="Label whose `labeled` event approves the PR's head commit.")
+@option("--forks", type=click.Choice(["approved", "refuse"]), default="refuse", show_default=True,
+        help="What a fork PR gets: `refuse` in jobs that hold write permissions (the PR template); `approved` "
+        "in the default branch's fork workflow, which runs a commit the bot recorded as approved.")
 @approval_trust_options
-def guard(github_token: str | None, pr_number: int | None, head_sha: str | None, approval_label: str,
+def guard(github_token: str | None, pr_number: int | None, head_sha: str | None, forks: str,
           trusted_bots: tuple[str, ...], command_prefix: str) -> None:
-    """Refuse to run a fork PR's code unless a maintainer approved that exact commit."""
+    """Refuse to run a fork PR's code here unless this job may and a maintainer approved that exact commit."""
+    from mlops_ci.approvals import is_full_sha
     from mlops_ci.context import from_github, read_event
     from mlops_ci.gha import Runtime
 
     env = dict(os.environ)
     rt = Runtime.detect(".", env)
     rt.mask(github_token)
-    if head_sha is not None and not _is_sha(head_sha):
-        raise BadInput(f"--head-sha {head_sha!r}: expected a full 40-character commit SHA")
+    if head_sha is not None and not is_full_sha(head_sha.lower()):
+        raise BadInput(f"--head-sha {head_sha[:50]!r}: expected a full 40-character commit SHA")
     if env.get("GITHUB_ACTIONS") != "true":
         _finish(rt, allowed=True, fork=False, sha=head_sha or "", reason="not running in GitHub Actions: "
                 "no pull request to guard")
         return
     event = read_event(env.get("GITHUB_EVENT_PATH"))
     ctx = from_github(env, event)
-    target = _target(ctx, event, env, github_token, pr_number, head_sha)
+    target = _target(ctx, env, github_token, pr_number, head_sha)
     if target is None:
         _finish(rt, allowed=True, fork=False, sha=head_sha or ctx.sha or "",
                 reason=f"`{ctx.event_name}` event without a pull request: no fork code to guard")
@@ -83,32 +90,40 @@ def guard(github_token: str | None, pr_number: int | None, head_sha: str | None,
         _finish(rt, allowed=True, fork=False, sha=sha, pr=number, base=base,
                 reason=f"PR #{number} comes from this repository, not a fork")
         return
-    verdict = judge(gh or _client(env, ctx, github_token, rt), number, sha, event if _is_pr_event(ctx) else {},
-                    approval_label, trusted_bots, command_prefix)
+    verdict = _judge_fork(ctx, event, forks, gh or _client(env, ctx, github_token, rt), sha, trusted_bots,
+                          command_prefix)
     _finish(rt, allowed=verdict.allowed, fork=True, sha=sha, pr=number, base=base, reason=verdict.reason,
-            verdict=verdict,
-            how=None if verdict.allowed else _how(sha, command_prefix, approval_label))
+            verdict=verdict, how=None if verdict.allowed else _how(sha, command_prefix))
     if not verdict.allowed:
         raise GuardRefused(f"refusing to run fork PR #{number} on this runner: {verdict.reason}",
-                           hint=_how(sha, command_prefix, approval_label).replace("`", ""))
+                           hint=_how(sha, command_prefix).replace("`", ""))
 
 
-def judge(gh: Any, number: int, sha: str, event: Mapping[str, Any], approval_label: str,
-          trusted_bots: tuple[str, ...], prefix: str) -> "GuardVerdict":
-    """Collect the approvals of PR ``number``, look up the approvers of ``sha``, decide."""
-    from mlops_ci.approvals import approvers_of, decide, from_comments, from_label_event
+def _judge_fork(ctx: "RunContext", event: Mapping[str, Any], forks: str, gh: Any, sha: str,
+                trusted_bots: tuple[str, ...], prefix: str) -> "GuardVerdict":
+    from mlops_ci.approvals import GuardVerdict
 
-    approvals = []
-    pr = event.get("pull_request") or {}
-    label = from_label_event(event.get("action"), (event.get("label") or {}).get("name"),
-                             (event.get("sender") or {}).get("login"), (event.get("sender") or {}).get("type"),
-                             (pr.get("head") or {}).get("sha"), approval_label)
-    if label is not None:
-        approvals.append(label)
-    approvals += from_comments(gh.issue_comments(number), trusted_bots=trusted_bots or ("github-actions[bot]",),
-                               prefix=prefix)
-    permissions = {login.lower(): gh.collaborator_permission(login) for login in approvers_of(sha, approvals)}
-    return decide(sha, approvals, permissions)
+    if forks == "refuse":
+        return GuardVerdict(False, "this job holds write permissions, so it never runs a fork's code; an approved "
+                                   "fork commit runs in the default branch's fork workflow (mlops-fork.yml)")
+    if _is_pr_event(ctx):
+        return GuardVerdict(False, f"on `{ctx.event_name}` the workflow file is the fork's own, so no approval "
+                                   "makes this job safe; approved fork commits run from the default branch "
+                                   "(workflow_dispatch of mlops-fork.yml by the ChatOps bot)")
+    default = ctx.default_branch or str(((event.get("repository") or {}).get("default_branch")) or "")
+    if not default or ctx.ref != f"refs/heads/{default}":
+        return GuardVerdict(False, f"this run's workflow comes from `{ctx.ref or 'an unknown ref'}`, not the default "
+                                   f"branch `{default or '?'}`: only the default branch's workflow may run fork code")
+    return judge(gh, sha, trusted_bots)
+
+
+def judge(gh: Any, sha: str, trusted_bots: tuple[str, ...]) -> "GuardVerdict":
+    """The bot's approval status on ``sha``, its approver's permission now, and the decision."""
+    from mlops_ci.approvals import decide, from_statuses
+
+    approval = from_statuses(sha, gh.commit_statuses(sha), trusted_bots or ("github-actions[bot]",))
+    permission = gh.collaborator_permission(approval.by) if approval is not None else None
+    return decide(sha, approval, permission)
 
 
 def _is_pr_event(ctx: "RunContext") -> bool:
@@ -117,17 +132,19 @@ def _is_pr_event(ctx: "RunContext") -> bool:
     return ctx.event_name in PR_EVENTS
 
 
-def _target(ctx: "RunContext", event: Mapping[str, Any], env: Mapping[str, str], token: str | None,
-            pr_number: int | None, head_sha: str | None) -> tuple[int, str, str, bool, Any] | None:
+def _target(ctx: "RunContext", env: Mapping[str, str], token: str | None, pr_number: int | None,
+            head_sha: str | None) -> tuple[int, str, str, bool, Any] | None:
     """(PR number, head SHA to judge, base SHA, from a fork?, API client or None) — None without a PR.
 
     The base SHA is handed on (output `base-sha`) because a dispatched run's event does not carry
     it, and the report, gate and drift steps compare the head with it.
     """
+    from mlops_ci.approvals import is_full_sha
+
     if _is_pr_event(ctx) and ctx.pull_request is not None and pr_number in (None, ctx.pull_request.number):
         pr = ctx.pull_request
         sha = (pr.head_sha or "").lower()
-        if not _is_sha(sha):
+        if not is_full_sha(sha):
             raise BadInput(f"{ctx.event_name} payload: pull_request.head.sha is missing or not a SHA")
         if head_sha and head_sha.lower() != sha:
             raise BadInput(f"--head-sha {head_sha[:12]} is not the head of PR #{pr.number} in this event "
@@ -144,9 +161,11 @@ def _target(ctx: "RunContext", event: Mapping[str, Any], env: Mapping[str, str],
     head_repo = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
     current = str((pull.get("head") or {}).get("sha") or "").lower()
     sha = (head_sha or current).lower()
-    if not _is_sha(sha):
+    if not is_full_sha(sha):
         raise BadInput(f"PR #{number}: cannot tell its head commit")
-    if head_sha and current and sha != current:
+    if pull.get("state") != "open":
+        raise GuardRefused(f"PR #{number} is {pull.get('state')}: not running it")
+    if head_sha and sha != current:
         # a late dispatch (or rerun) of an older commit: it would overwrite the PR's report and check
         # with stale results, and an old approval must not let superseded code run
         raise GuardRefused(f"commit {sha[:12]} is no longer the head of PR #{number} (now {current[:12]}): "
@@ -162,14 +181,10 @@ def _client(env: Mapping[str, str], ctx: "RunContext", token: str | None, rt: "R
     return GitHub.from_env(env, ctx.repository, token, rt)
 
 
-def _is_sha(value: str | None) -> bool:
-    return bool(value) and len(value or "") == 40 and all(c in "0123456789abcdef" for c in (value or "").lower())
-
-
-def _how(sha: str, prefix: str, label: str) -> str:
+def _how(sha: str, prefix: str) -> str:
     from mlops_ci.approvals import how_to_approve
 
-    return how_to_approve(sha, prefix, label)
+    return how_to_approve(sha, prefix)
 
 
 def _finish(rt: "Runtime", *, allowed: bool, fork: bool, sha: str, reason: str, pr: int | None = None,
@@ -180,13 +195,10 @@ def _finish(rt: "Runtime", *, allowed: bool, fork: bool, sha: str, reason: str, 
     rt.set_output("head-sha", sha)
     rt.set_output("pr", str(pr or ""))
     rt.set_output("base-sha", base)
-    rt.set_output("approved-by", verdict.approval.by if verdict and verdict.approval else "")
+    rt.set_output("approved-by", verdict.approval.by if verdict and verdict.approval and allowed else "")
     rt.set_output("reason", reason)
     icon = "✅" if allowed else "⛔"
     lines = [f"### {icon} mlops-ci guard", "", reason[0].upper() + reason[1:] + "."]
-    if verdict and verdict.stale and not allowed:
-        lines += ["", "Approvals for older commits (revoked by a later push): "
-                  + ", ".join(f"`{a.sha[:12]}` by @{a.by} ({a.via})" for a in verdict.stale)]
     if how:
         lines += ["", how, "", "> [!CAUTION]", "> Review the diff of exactly this commit first: an approved fork "
                   "PR runs with this runner's access (network, caches, GPU)."]

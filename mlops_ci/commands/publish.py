@@ -1,27 +1,37 @@
-"""`mlops-ci publish DIR`: post a report that a fork PR's run left as an artifact.
+"""`mlops-ci publish DIR`: post what a fork PR's run left as an artifact, and report its gate check.
 
-Runs in a `workflow_run` job: it has a write token, and it must never run the
-PR's code — it only reads the payload, which it treats as untrusted. The
-story: read and validate the payload; check that it was built from the very
-commit the triggering run built, and that this commit is still the head of the
-PR it names; then post it with the same sticky policy as `mlops-ci report`; and when the run evaluated the
-gate, report its verdict as the check run the fork's read-only token could not create.
+Runs in a job that holds a write token and never runs the PR's code: the
+default branch's fork workflow (`mlops-fork.yml`, after its read-only GPU job)
+or a `workflow_run` job. Everything in DIR is hostile (see
+:mod:`mlops_ci.report.payload` and :mod:`mlops_ci.report.untrusted`). The
+story: know which commit and PR the run was for *before* reading the artifact,
+so even an unreadable one ends in a failing check rather than a check that is
+"Expected" forever; read and validate the payload; check it is for the very
+commit the run built, that this commit is still the head of the PR it names and
+comes from the right repository; post it defused and labelled as the fork's,
+as one sticky comment that is updated in place; and complete the
+`mlops-ci / gate` check from its verdict — believed only for a commit the bot
+recorded as approved, its conclusion recomputed from the rows, and never on a
+commit that is also another pull request's head.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import click
 
 from mlops_ci.commands import option
 from mlops_ci.commands.guard import approval_trust_options
 from mlops_ci.errors import BadInput
+from mlops_ci.redact import describe
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.github import GitHub
+    from mlops_ci.approvals import GuardVerdict
+    from mlops_ci.gate.verdict import GateVerdict
     from mlops_ci.report.payload import Payload
     from mlops_ci.report.target import Target
     from mlops_ci.sticky import PublishResult
@@ -29,110 +39,198 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), envvar="MLOPS_CI_DIRECTORY")
-@option("--github-token", default=None, help="Token with pull-requests: write (default: $GITHUB_TOKEN).")
-@option("--head-sha", default=None, help="Commit the triggering run built (default: the workflow_run event's).")
+@click.argument("directory", type=click.Path(path_type=Path), envvar="MLOPS_CI_DIRECTORY")
+@option("--github-token", default=None, help="Token with pull-requests: write and checks: write "
+        "(default: $GITHUB_TOKEN).")
+@option("--head-sha", default=None, help="Commit the run built: the fork workflow's `sha` input (default: the "
+        "workflow_run event's head_sha).")
+@option("--pr", "pr_number", type=click.IntRange(min=1), default=None,
+        help="Pull request the run was for: the fork workflow's `pr` input. The payload must name the same.")
 @option("--comment-author", default=None,
         help="Login the token comments as (e.g. 'my-app[bot]'); only its comments are ever edited or deleted. "
              "Default: asked from GitHub for a personal token, else github-actions[bot].")
 @option("--check-name", default="mlops-ci / gate", show_default=True,
         help="Check run that reports the gate verdict carried in DIRECTORY (needs checks: write).")
 @approval_trust_options
-def publish(directory: Path, github_token: str | None, head_sha: str | None, comment_author: str | None,
-            check_name: str, trusted_bots: tuple[str, ...], command_prefix: str) -> None:
-    """Post the report in DIRECTORY (written by `report --to-artifact`) to its pull request."""
+def publish(directory: Path, github_token: str | None, head_sha: str | None, pr_number: int | None,
+            comment_author: str | None, check_name: str, trusted_bots: tuple[str, ...], command_prefix: str) -> None:
+    """Post the report in DIRECTORY (written by `report --to-artifact` in a fork's run) to its pull request."""
     from mlops_ci.adapters.github import GitHub, IssueThread
-    from mlops_ci.report.model import marker
+    from mlops_ci.approvals import is_full_sha
+    from mlops_ci.report.model import COMMENT_LIMIT, marker
     from mlops_ci.report.payload import read_payload
+    from mlops_ci.report.untrusted import fit, fork_banner, neutralise
     from mlops_ci.sticky import publish as publish_sticky
     from mlops_ci.workspace import open_workspace
 
     ws = open_workspace(".", None, os.environ)
     rt, ctx = ws.runtime, ws.context
     rt.mask(github_token)
-    payload = read_payload(directory)
-
-    built = head_sha or (ctx.head_sha if ctx.event_name == "workflow_run" else None)
-    if not built:
-        raise BadInput("cannot tell which commit the triggering run built: run this on `workflow_run`, "
-                       "or pass --head-sha")
-    if payload.head_sha != built:
-        raise BadInput(f"{directory}: the payload is for commit {str(payload.head_sha)[:12]} but the triggering "
-                       f"run built {built[:12]}; refusing to post it")
-    if payload.pull_request is None:
-        raise BadInput(f"{directory}: the payload names no pull request")
-    if ctx.repository and payload.repository and payload.repository != ctx.repository:
-        raise BadInput(f"{directory}: the payload is for {payload.repository}, this run is in {ctx.repository}")
-
+    built = (head_sha or (ctx.head_sha if ctx.event_name == "workflow_run" else None) or "").lower()
+    if not is_full_sha(built):
+        raise BadInput("cannot tell which commit the run built: pass --head-sha (the fork workflow's `sha` "
+                       "input), or run this on `workflow_run`")
+    head_repo = ctx.details.get("head_repository") if ctx.event_name == "workflow_run" else None
+    if ctx.event_name == "workflow_run" and not head_repo:
+        raise BadInput("the workflow_run event names no head repository: cannot tell whose run this was; "
+                       "refusing to post (fail closed)")
     gh = GitHub.from_env(ws.env, ctx.repository, github_token, rt)
-    pr = gh.pull(payload.pull_request)
-    pr_head = (pr.get("head") or {}).get("sha")
-    if pr_head != payload.head_sha:
-        rt.annotate("notice", f"PR #{payload.pull_request} has moved on to {str(pr_head)[:7]}; the report for "
-                              f"{payload.head_sha[:7]} is stale and was not posted", title="mlops-ci publish")
+    check = _GateCheck(gh, rt, ctx, check_name, built, trusted_bots, command_prefix)
+
+    try:
+        payload = read_payload(directory)
+        _matches(directory, payload, built, pr_number, ctx.repository)
+    except BadInput as exc:
+        check.unreadable(pr_number, head_repo, exc.render())
+        raise
+    number = int(payload.pull_request)  # type: ignore[arg-type]
+    pr = gh.pull(number)
+    pr_head = str((pr.get("head") or {}).get("sha") or "").lower()
+    if pr.get("state") != "open" or pr_head != built:
+        rt.annotate("notice", f"PR #{number} has moved on to {pr_head[:7]} (or is closed); the report for "
+                              f"{built[:7]} is stale and was not posted", title="mlops-ci publish")
         rt.set_output("comment-action", "skipped")
         return
-    expected_repo = ctx.details.get("head_repository")
     actual_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
-    if expected_repo and actual_repo and expected_repo != actual_repo:
-        raise BadInput(f"PR #{payload.pull_request} comes from {actual_repo}, but the triggering run was for "
-                       f"{expected_repo}; refusing to post")
+    if head_repo and actual_repo != head_repo:
+        raise BadInput(f"PR #{number} comes from {actual_repo}, but the triggering run was for {head_repo}; "
+                       "refusing to post")
 
-    result = publish_sticky(IssueThread(gh, payload.pull_request), payload.body, marker(payload.marker_id),
-                            payload.mode, payload.hide_previous,  # type: ignore[arg-type]
+    approval = check.approval()
+    banner = fork_banner(built, approval.approval.by if approval.allowed and approval.approval else None)
+    mark = marker(payload.marker_id)
+    body = payload.body.lstrip()
+    body = body[len(mark):].lstrip("\n") if body.startswith(mark) else body  # the marker is ours to add
+    text = f"{mark}\n" + fit(banner, neutralise(body), COMMENT_LIMIT - len(mark) - 1)
+    result = publish_sticky(IssueThread(gh, number), text, mark, "update", False,  # never append nor recreate
                             author=comment_author_of(gh, ws.env, comment_author))
     _announce(rt, result)
     if payload.gate is not None:
-        report_gate(gh, rt, ctx, payload, check_name, trusted_bots, command_prefix)
+        check.report(number, payload.gate)
 
 
-def report_gate(gh: "GitHub", rt, ctx, payload: "Payload", check_name: str,  # noqa: ANN001
-                trusted_bots: tuple[str, ...] = ("github-actions[bot]",), command_prefix: str = "/mlops") -> None:
-    """The check run a fork's read-only token could not create, from the verdict its run evaluated.
+def _matches(directory: Path, payload: "Payload", built: str, pr_number: int | None, repository: str | None) -> None:
+    """The payload is for the commit the run built, the PR the run was started for, and this repository."""
+    if payload.head_sha != built:
+        raise BadInput(f"{directory}: the payload is for commit {str(payload.head_sha)[:12]} but the run built "
+                       f"{built[:12]}; refusing to post it")
+    if payload.pull_request is None:
+        raise BadInput(f"{directory}: the payload names no pull request")
+    if pr_number is not None and payload.pull_request != pr_number:
+        raise BadInput(f"{directory}: the payload is for PR #{payload.pull_request}, but the run was started for "
+                       f"#{pr_number}; refusing to post it")
+    if repository and payload.repository and payload.repository != repository:
+        raise BadInput(f"{directory}: the payload is for {payload.repository}, this run is in {repository}")
 
-    A fork controls the workflow its PR runs, so the artifact proves nothing by itself: a fork can
-    skip the guard and upload any verdict. It is believed only for a commit a maintainer approved
-    through the API-verifiable path (`/mlops approve <sha>` or the bot's record of one) — the same
-    approval the guard requires before that commit may run. Otherwise, and when the verdict does
-    not read as one, the check fails (never a pass). The verdict is re-rendered from its fields.
+
+class _GateCheck:
+    """The `mlops-ci / gate` check a fork's read-only token could not create, reported by the trusted job."""
+
+    def __init__(self, gh: "GitHub", rt: Any, ctx: Any, name: str, sha: str, trusted_bots: tuple[str, ...],
+                 prefix: str) -> None:
+        self.gh, self.rt, self.ctx, self.name, self.sha = gh, rt, ctx, name, sha
+        self.trusted_bots, self.prefix = trusted_bots, prefix
+        self._approval: "GuardVerdict | None" = None
+        run_id = ctx.details.get("triggering_run_id")
+        self.run_url = (f"{ctx.server_url}/{ctx.repository}/actions/runs/{run_id}" if run_id and ctx.repository
+                        else ctx.run_url)
+
+    def approval(self) -> "GuardVerdict":
+        from mlops_ci.commands.guard import judge
+
+        if self._approval is None:
+            self._approval = judge(self.gh, self.sha, self.trusted_bots)
+        return self._approval
+
+    def _target(self, number: int | None, head_repo: str | None) -> tuple[int | None, str | None]:
+        """(the PR the check may go on, or None with the reason it may not go anywhere)."""
+        heads = [p for p in self.gh.open_pulls() if str((p.get("head") or {}).get("sha") or "").lower() == self.sha]
+        if number is None:
+            mine = [p for p in heads if not head_repo or ((p.get("head") or {}).get("repo") or {}).get("full_name")
+                    == head_repo]
+            if len(mine) != 1:
+                return None, f"commit {self.sha[:12]} is the head of {len(mine)} open pull requests from that repository"
+            number = int(mine[0]["number"])
+        others = sorted(int(p["number"]) for p in heads if int(p["number"]) != number)
+        if others:
+            listed = ", ".join(f"#{n}" for n in others)
+            return None, (f"commit {self.sha[:12]} is also the head of {listed}: a fork's run reports no check on "
+                          "another pull request's commit")
+        if not any(int(p["number"]) == number for p in heads):
+            return None, f"commit {self.sha[:12]} is not the head of an open PR #{number}"
+        return number, None
+
+    def _complete(self, conclusion: str, title: str, summary: str) -> None:
+        from mlops_ci.checks import CheckOutcome, CheckRun
+
+        CheckRun(self.gh, self.name, self.sha, self.run_url).complete(CheckOutcome(conclusion, title, summary))
+        self.rt.set_output("check-conclusion", conclusion)
+        click.echo(f"check {self.name!r}: {conclusion} — {title}")
+
+    def _skip(self, why: str) -> None:
+        self.rt.annotate("warning", f"no {self.name!r} check reported: {why}", title="mlops-ci publish")
+        self.rt.set_output("check-conclusion", "")
+
+    def unreadable(self, number: int | None, head_repo: str | None, reason: str) -> None:
+        """The artifact could not be read: the check fails with the reason (never stays "Expected")."""
+        try:
+            target, why = self._target(number, head_repo)
+            if target is None:
+                self._skip(why or "")
+                return
+            self._complete("failure", "The fork pull request's run left no readable report",
+                           f"`mlops-ci publish` could not use the run's artifact, so the gate fails closed:\n\n"
+                           f"```\n{reason[:4000].replace('```', chr(39) * 3)}\n```")
+        except Exception as exc:  # noqa: BLE001 - the artifact's error is the one to exit with
+            click.echo(f"mlops-ci: could not report the failing check: {describe(exc)}", err=True)
+
+    def report(self, number: int, gate: Mapping[str, Any]) -> None:
+        """The verdict, if the commit is approved and the verdict reads as one; a failing check otherwise."""
+        from mlops_ci.gate.verdict import render_markdown
+
+        target, why = self._target(number, None)
+        if target is None:
+            self._skip(why or "")
+            return
+        approval = self.approval()
+        if not approval.allowed:
+            self._complete("failure", f"Not approved: the fork's gate verdict for {self.sha[:12]} is not trusted",
+                           f"{approval.reason}.\n\nA fork pull request's run can report any verdict, so it counts "
+                           f"only for a commit a maintainer approved: review commit `{self.sha}`, then comment "
+                           f"`{self.prefix} approve {self.sha}`.")
+            return
+        try:
+            verdict = recomputed(gate)
+            summary = render_markdown(verdict)
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            self._complete("failure", "The fork pull request's run left a gate verdict that cannot be read",
+                           f"The verdict could not be read, so the gate fails closed: {describe(exc)}")
+            return
+        where = f"[the fork pull request's run]({self.run_url})" if self.run_url else "the fork pull request's run"
+        provenance = (f"> Evaluated in {where} on commit `{self.sha[:12]}` ({approval.reason}); reported here by "
+                      "`mlops-ci publish`, because a fork's token cannot create check runs. The conclusion is "
+                      "recomputed from the rows below.\n\n")
+        self._complete(verdict.conclusion, verdict.title, provenance + summary)
+
+
+def recomputed(gate: Mapping[str, Any]) -> "GateVerdict":
+    """A fork's verdict re-derived from its rows: the conclusion and title it states are ignored.
+
+    A fork could write ``"conclusion": "success"`` over failing rows, or a neutral "nothing to
+    gate": from a fork only rows that were checked and passed count. Success needs at least one
+    row that passed and none that failed; anything else fails.
     """
-    from mlops_ci.checks import CheckOutcome, CheckRun
-    from mlops_ci.commands.guard import judge
-    from mlops_ci.gate.verdict import GateVerdict, render_markdown
+    from mlops_ci.gate.verdict import GateVerdict
 
-    run_id = ctx.details.get("triggering_run_id")
-    run_url = (f"{ctx.server_url}/{ctx.repository}/actions/runs/{run_id}" if run_id and ctx.repository
-               else ctx.run_url)
-    sha = str(payload.head_sha)
-    check = CheckRun(gh, check_name, sha, run_url)
-    approval = judge(gh, int(payload.pull_request or 0), sha, {}, "", trusted_bots, command_prefix)
-    if not approval.allowed:
-        check.complete(CheckOutcome(
-            "failure", f"Not approved: the fork's gate verdict for {sha[:12]} is not trusted",
-            f"{approval.reason}.\n\nA fork pull request's run can report any verdict, so it counts only for a "
-            f"commit a maintainer approved: review commit `{sha}`, comment `{command_prefix} approve {sha}`, "
-            "then re-run the pull request's workflow. (The approval label lets the job run but leaves no "
-            "record this job can verify.)"))
-        rt.set_output("check-conclusion", "failure")
-        click.echo(f"check {check_name!r}: failure (commit {sha[:12]} not approved)")
-        return
-    try:
-        verdict = GateVerdict.from_dict(payload.gate or {})
-        if verdict.conclusion not in ("success", "failure", "neutral"):
-            raise ValueError(f"conclusion {verdict.conclusion!r} is not success, failure or neutral")
-        summary = render_markdown(verdict)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        check.fail(f"the fork pull request's run left a gate verdict that cannot be read: "
-                   f"{type(exc).__name__}: {exc}")
-        rt.set_output("check-conclusion", "failure")
-        click.echo(f"check {check_name!r}: failure (unreadable verdict)")
-        return
-    where = f"[the fork pull request's run]({run_url})" if run_url else "the fork pull request's run"
-    provenance = (f"> Evaluated in {where} on commit `{sha[:12]}` ({approval.reason}); reported here by "
-                  "`mlops-ci publish`, because a fork's token cannot create check runs.\n\n")
-    check.complete(CheckOutcome(verdict.conclusion, verdict.title, provenance + summary))
-    rt.set_output("check-conclusion", verdict.conclusion)
-    click.echo(f"check {check_name!r}: {verdict.conclusion} — {verdict.title}")
+    stated = GateVerdict.from_dict(gate)
+    verdict = GateVerdict.from_results(stated.results, champion_source=stated.champion_source, mode=stated.mode,
+                                       challenger_source=stated.challenger_source, significance=stated.significance,
+                                       fairness=stated.fairness, has_champion=True)
+    verdict.policy_source, verdict.proposed_policy = stated.policy_source, stated.proposed_policy
+    if verdict.conclusion == "neutral":
+        verdict.conclusion = "failure"
+        verdict.title = f"Gate failed: a fork's run passed no check ({verdict.title})"[:200]
+    return verdict
 
 
 def comment_author_of(gh: "GitHub", env: Mapping[str, str], explicit: str | None = None):  # noqa: ANN201

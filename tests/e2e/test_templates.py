@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
 from tests.e2e.act_harness import ActRepo
 from tests.fakegithub import events
 from tests.fakegithub.webhooks import validate_event
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "workflows-templates"
 STUBS = Path(__file__).resolve().parent / "stubs"
 CHECK = "mlops-ci / gate"
-_PINNED = re.compile(r"uses: (org/mlops-ci)/[\w/-]+@([0-9a-f]{40})")
+_PINNED = re.compile(r"uses: (org/mlops-ci)(?:/[\w/-]+)?@([0-9a-f]{40})")  # the umbrella action too
 _GITHUB_ACTIONS = re.compile(
     r"uses: ((?:actions/(?:upload-artifact|download-artifact|checkout))|docker/login-action)@([0-9a-f]{40})")
 
@@ -74,13 +76,16 @@ def data_csv(shift: float, rows: int = 400) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_project(tmp_path: Path, name: str, workflow_name: str, workflow: str) -> tuple[ActRepo, str, str]:
-    """main (trained) and a PR commit that raises the learning rate on shifted data."""
+def make_project(tmp_path: Path, name: str, workflow_name: str, workflow: str,
+                 extra: dict[str, str] | None = None, prepare=None) -> tuple[ActRepo, str, str]:
+    """main (trained, with the gate rules) and a PR commit that raises the learning rate on shifted data."""
     repo = ActRepo.create(tmp_path / name, {**PROJECT, "params.yaml": "train:\n  lr: 0.1\n",
                                             "data.csv": data_csv(0.0),
-                                            f".github/workflows/{workflow_name}": workflow},
+                                            f".github/workflows/{workflow_name}": workflow, **(extra or {})},
                           repository=events.REPO)
     subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=repo.path, check=True)
+    if prepare is not None:
+        prepare(repo)
     subprocess.run([sys.executable, "-m", "dvc", "repro", "-q"], cwd=repo.path, check=True,
                    capture_output=True)
     base = repo.commit("train on main")
@@ -130,6 +135,7 @@ def test_pr_template_comments_once_and_reports_the_gate(seeded_runner, fake_gith
                                extra_args=local_repositories(text, toolkit), timeout=420)
     result.assert_ok()
     assert repo.head == head
+    assert result.job("fork").result == "skipped"  # a same-repository PR gets the full job only
     assert result.step("guard").outputs["allowed"] == "true"
     assert result.step("doctor").outputs["gpu-count"] == "1"
     assert result.step("repro").outputs["stages-ran"] == "train evaluate"
@@ -176,45 +182,161 @@ def test_a_bot_dispatch_reports_on_the_pull_requests_head(seeded_runner, fake_gi
     assert "| 🟢 auc | 0.8 | 0.85 | +0.05 (+6.2%) |" in comment.body  # compared with the PR's base
 
 
-def test_fork_pr_report_goes_through_the_artifact_to_the_publish_template(seeded_runner, fake_github, tmp_path):
-    pr_text, publish_text = template("mlops-pr.yml"), template("mlops-publish.yml")
+# -- fork pull requests: a read-only job on the PR, the GPU run only from the default branch once approved --
+
+def fork_project(tmp_path: Path) -> tuple[ActRepo, str, str, Path]:
+    """The project with both templates on main, a DVC remote holding main's results, and a fork's head
+    whose author ran the pipeline and committed its metrics (what the read-only `fork` job can show)."""
+    remote = tmp_path / "dvc-remote"
+
+    def with_remote(repo: ActRepo) -> None:
+        subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "-q", "-d", "storage", str(remote)],
+                       cwd=repo.path, check=True)
+
+    repo, base, head = make_project(tmp_path, "fork", "mlops-pr.yml", template("mlops-pr.yml"),
+                                    {".github/workflows/mlops-fork.yml": template("mlops-fork.yml")}, with_remote)
+    repo.git("checkout", "-q", "main")
+    subprocess.run([sys.executable, "-m", "dvc", "push", "-q", "--run-cache"], cwd=repo.path, check=True,
+                   capture_output=True)  # main's CI pushed its results
+    repo.git("checkout", "-q", "feature/lr")
+    subprocess.run([sys.executable, "-m", "dvc", "repro", "-q"], cwd=repo.path, check=True, capture_output=True)
+    head = repo.commit("the fork's author ran the pipeline")  # dvc.lock and metrics.json, nothing pushed
+    return repo, base, head, remote
+
+
+def tree(path: Path) -> dict[str, int]:
+    return {str(p.relative_to(path)): p.stat().st_size for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def seed_fork_pr(fake, base: str, head: str) -> None:
+    fake.set_permission(events.MAINTAINER, "write")
+    fake.add_pull(events.FORK_PR_NUMBER, head_sha=head, base_sha=base, from_fork=True, user=events.FORK_OWNER,
+                  head_ref=events.FORK_HEAD_REF)
+
+
+def test_fork_pr_gets_the_read_only_job_only(seeded_runner, fake_github, tmp_path):
+    """mlops-pr.yml on a fork's `pull_request` (read token): no self-hosted job, no PR code run, nothing posted."""
+    text = template("mlops-pr.yml")
     toolkit = ActRepo.create(tmp_path / "toolkit", repository="org/mlops-ci")
-    repo, base, head = make_project(tmp_path, "fork", "mlops-pr.yml", pr_text)
-    fake_github.set_permission(events.MAINTAINER, "write")
-    fake_github.add_pull(events.FORK_PR_NUMBER, head_sha=head, base_sha=base, from_fork=True,
-                         user=events.FORK_OWNER, head_ref=events.FORK_HEAD_REF)
-    fake_github.add_comment(events.FORK_PR_NUMBER, f"Looks safe.\n/mlops approve {head}", user=events.MAINTAINER)
-    artifacts = tmp_path / "artifacts"
-    env = {"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
-           "MLOPS_CI_E2E_ARTIFACTS": str(artifacts), "MLOPS_CI_E2E_SOURCE": str(repo.path)}
+    repo, base, head, remote = fork_project(tmp_path)
+    pushed_before = tree(remote)
+    seed_fork_pr(fake_github, base, head)
     payload = fork_pr(head_sha=head)
     payload["pull_request"]["base"]["sha"] = base
-    host_env, gpu_env = gpu_host(tmp_path, seeded_runner)
-    env.update(gpu_env)
+    validate_event("pull_request", payload)
 
-    pr_run = seeded_runner.run(repo, pr_text, event="pull_request", payload=payload, workflow_file="mlops-pr.yml",
-                               env=env, host_env=host_env, secrets={"GITHUB_TOKEN": fake_github.read_token},
-                               extra_args=local_repositories(pr_text, toolkit), timeout=420)
-    pr_run.assert_ok()
-    # the gate evaluated, but a read-only token cannot create check runs: the verdict rides in the artifact
-    assert pr_run.step("gate").outputs["conclusion"] == "success"
-    assert fake_github.check_runs(head, CHECK) == []
-    assert fake_github.comments(events.FORK_PR_NUMBER)[-1].body.startswith("Looks safe.")  # nothing posted
-    assert (artifacts / "mlops-ci-report" / "comment.md").is_file()
-    assert (artifacts / "mlops-ci-report" / "gate.json").is_file()
+    result = seeded_runner.run(repo, text, event="pull_request", payload=payload, workflow_file="mlops-pr.yml",
+                               env={"GITHUB_API_URL": fake_github.url, "GITHUB_GRAPHQL_URL": fake_github.graphql_url,
+                                    "MLOPS_CI_E2E_SOURCE": str(repo.path),
+                                    "MLOPS_CI_E2E_ARTIFACTS": str(tmp_path / "artifacts")},
+                               secrets={"GITHUB_TOKEN": fake_github.read_token},
+                               extra_args=local_repositories(text, toolkit), timeout=300)
+    result.assert_ok()
+    assert repo.head == head
+    assert result.job("pr").result == "skipped"  # the self-hosted job with write permissions
+    assert all(s.outcome == "skipped" for s in result.job("pr").steps.values())
+    fork = result.job("fork")
+    assert fork.result == "success"
+    assert fork.steps["config"].outcome == "success" and fork.steps["metrics"].outcome == "success"
+    metrics = fork.steps["metrics"].outputs  # the metrics the fork committed, against the base
+    assert (metrics["changed"], metrics["regressed"]) == ("1", "0")
+    assert "auc" in metrics["json"] and "auc" in fork.steps["metrics"].summary
+    assert fake_github.writes() == []
+    assert fake_github.comments(events.FORK_PR_NUMBER) == [] and fake_github.check_runs(head) == []
+    assert tree(remote) == pushed_before
+    assert not (tmp_path / "artifacts").exists()
 
-    run_event = copy.deepcopy(events.load("workflow_run.completed.json"))
-    run_event["workflow_run"].update(head_sha=head, name="mlops-pr")
-    validate_event("workflow_run", run_event)
-    publish = seeded_runner.run(repo, publish_text, event="workflow_run", payload=run_event,
-                                workflow_file="mlops-publish.yml", env=env, secrets={"GITHUB_TOKEN": fake_github.token},
-                                extra_args=local_repositories(publish_text, toolkit), timeout=300)
-    publish.assert_ok()
-    assert (artifacts / "download-run-id").read_text().strip() == str(run_event["workflow_run"]["id"])
-    posted = fake_github.comments(events.FORK_PR_NUMBER)[-1]
-    assert "| 🟢 auc | 0.8 | 0.85 | +0.05 (+6.2%) |" in posted.body
+
+def dispatch_fork_template(runner, fake, tmp_path: Path, repo: ActRepo, head: str):
+    """What the bot's `/mlops approve <head>` starts: mlops-fork.yml from the default branch's tip."""
+    text = template("mlops-fork.yml")
+    toolkit = ActRepo.create(tmp_path / "toolkit", repository="org/mlops-ci")
+    repo.git("checkout", "-q", "main")
+    dispatch = copy.deepcopy(events.load("workflow_dispatch.json"))
+    dispatch.update(inputs={"pr": str(events.FORK_PR_NUMBER), "sha": head, "command": "rerun"},
+                    workflow=".github/workflows/mlops-fork.yml")
+    validate_event("workflow_dispatch", dispatch)
+    host_env, gpu_env = gpu_host(tmp_path, runner)
+    return runner.run(repo, text, event="workflow_dispatch", payload=dispatch, workflow_file="mlops-fork.yml",
+                      host_env=host_env,
+                      env={"GITHUB_API_URL": fake.url, "GITHUB_GRAPHQL_URL": fake.graphql_url,
+                           "MLOPS_CI_E2E_SOURCE": str(repo.path),
+                           "MLOPS_CI_E2E_ARTIFACTS": str(tmp_path / "artifacts"), **gpu_env},
+                      secrets={"GITHUB_TOKEN": fake.token},
+                      extra_args=local_repositories(text, toolkit), timeout=480)
+
+
+def job_started(result, job: str) -> float:
+    """When act logged the first line of ``job`` (act's timestamps have whole seconds)."""
+    from datetime import datetime
+
+    return min(datetime.fromisoformat(str(e["time"]).replace("Z", "+00:00")).timestamp()
+               for e in result.events if e.get("jobID") == job and e.get("time"))
+
+
+def test_approved_fork_head_runs_from_the_default_branch_and_a_trusted_job_posts(seeded_runner, fake_github,
+                                                                                 tmp_path):
+    repo, base, head, remote = fork_project(tmp_path)
+    pushed_before = tree(remote)
+    seed_fork_pr(fake_github, base, head)
+    fake_github.add_status(head, "success", APPROVAL_CONTEXT, description=status_description(events.MAINTAINER, 1))
+
+    result = dispatch_fork_template(seeded_runner, fake_github, tmp_path, repo, head)
+    result.assert_ok()
+    assert (result.job("run").result, result.job("publish").result) == ("success", "success")
+    # act hands every job the same token, so the run job's read-only token is the template's to say
+    jobs = yaml.safe_load(template("mlops-fork.yml"))["jobs"]
+    assert set(jobs["run"]["permissions"].values()) == {"read"} and "secrets." not in template("mlops-fork.yml")
+    guard = result.step("guard").outputs
+    assert (guard["allowed"], guard["fork"], guard["head-sha"], guard["base-sha"]) == ("true", "true", head, base)
+    assert guard["approved-by"] == events.MAINTAINER
+    assert result.step("doctor").outputs["gpu-count"] == "1"
+    assert result.step("repro").outputs["stages-ran"] == "train evaluate"  # the fork's pipeline ran
+    out = tmp_path / "artifacts" / "mlops-ci-out"
+    assert "push" not in json.loads((out / "repro.json").read_text())  # repro push: false
+    assert tree(remote) == pushed_before  # nothing of the fork's reached the DVC remote or its run-cache
+    assert result.step("gate").outputs["conclusion"] == "success"
+    # every write to GitHub came from the trusted publish job: the comment and the check run, nothing else
+    api = f"/repos/{events.REPO}"
+    writes = [(r.method, re.sub(r"/check-runs/\d+$", "/check-runs/<id>", r.path)) for r in fake_github.writes()]
+    assert set(writes) <= {("POST", f"{api}/issues/{events.FORK_PR_NUMBER}/comments"), ("POST", f"{api}/check-runs"),
+                           ("PATCH", f"{api}/check-runs/<id>")}, writes
+    assert all(r.at >= job_started(result, "publish") for r in fake_github.writes())
+    report = tmp_path / "artifacts" / "mlops-ci-report"
+    assert {"comment.md", "gate.json"} <= {p.name for p in report.iterdir()}
+
+    (comment,) = fake_github.comments(events.FORK_PR_NUMBER)
+    first_line, _, rest = comment.body.partition("\n")
+    assert first_line.startswith("<!-- mlops-ci:report id=")
+    assert rest.startswith("> [!WARNING]\n> Reported by the run of fork commit `" + head[:12] + "`, approved for "
+                           "the self-hosted runners by @\u200d" + events.MAINTAINER)
+    assert "| 🟢 auc | 0.8 | 0.85 | +0.05 (+6.2%) |" in rest
     (check,) = fake_github.check_runs(head, CHECK)  # the required check, from the trusted job
-    assert check.conclusion == "success" and publish.step("publish").outputs["check-conclusion"] == "success"
+    assert check.status == "completed" and check.conclusion == "success"
+    assert result.step("publish").outputs["check-conclusion"] == "success"
+    assert fake_github.check_runs(base, CHECK) == []
+
+
+def test_unapproved_fork_head_is_refused_and_the_check_fails(seeded_runner, fake_github, tmp_path):
+    repo, base, head, remote = fork_project(tmp_path)
+    pushed_before = tree(remote)
+    seed_fork_pr(fake_github, base, head)
+
+    result = dispatch_fork_template(seeded_runner, fake_github, tmp_path, repo, head)
+    assert result.returncode != 0
+    run = result.job("run")
+    assert run.result == "failure" and run.steps["guard"].outcome == "failure"
+    assert run.steps["guard"].outputs["allowed"] == "false"
+    # nothing after the guard ran: no checkout of the fork's commit, no pipeline
+    assert [s for s, step in run.steps.items() if step.outcome != "skipped"] == ["guard"]
+    assert any("refusing to run fork PR" in a.message and "not approved" in a.message for a in result.annotations)
+    assert not (tmp_path / "artifacts" / "mlops-ci-report").exists()
+    assert tree(remote) == pushed_before
+    # the trusted job still completes the required check: failing, never "Expected" forever
+    assert result.job("publish").result in ("success", "failure")
+    (check,) = fake_github.check_runs(head, CHECK)
+    assert check.status == "completed" and check.conclusion == "failure"
+    assert fake_github.comments(events.FORK_PR_NUMBER) == []
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in TEMPLATES.glob("*.yml")))
@@ -222,7 +344,7 @@ def test_every_template_has_properties_and_pins_everything(name):
     text = (TEMPLATES / name).read_text()
     props = json.loads((TEMPLATES / name.replace(".yml", ".properties.json")).read_text())
     assert props["name"] and props["description"] and props["categories"]
-    for ref in re.findall(r"uses: (\S+)", text):
+    for ref in re.findall(r"^\s*(?:- )?uses: (\S+)", text, re.M):  # not `statuses: write`
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{name}: `{ref}` is not pinned by SHA"
     assert "permissions: {}" in text, f"{name}: workflow-level permissions must be empty (jobs ask for theirs)"
 
@@ -265,6 +387,27 @@ def test_bot_template_answers_a_writer_and_dispatches(seeded_runner, fake_github
     assert dispatch.inputs["command"] == "rerun" and dispatch.inputs["pr"] == str(events.PR_NUMBER)
     assert [r.content for r in fake_github.reactions(posted.id)] == ["eyes", "rocket"]
     assert any(c.user == BOT and "dispatched" in c.body for c in fake_github.comments(events.PR_NUMBER))
+
+
+def test_bot_template_records_a_fork_approval_and_dispatches_the_fork_workflow(seeded_runner, fake_github, tmp_path):
+    """`/mlops approve <full head sha>` on a fork's PR: a commit status on exactly that commit, then mlops-fork.yml."""
+    from tests.integration.events_helpers import BOT, issue_comment
+
+    events.seed_fake(fake_github)
+    body = f"Reviewed the diff.\n/mlops approve {events.FORK_HEAD_SHA}"
+    posted = fake_github.add_comment(events.FORK_PR_NUMBER, body, user=events.MAINTAINER)
+    payload = issue_comment(body, user=events.MAINTAINER, comment_id=posted.id, number=events.FORK_PR_NUMBER)
+
+    result = run_template(seeded_runner, fake_github, tmp_path, "mlops-bot.yml", "issue_comment", payload,
+                          {".mlops-ci.yml": "bot:\n  rerun_workflow: mlops-pr.yml\n"})
+    result.assert_ok()
+    assert result.step("bot").outputs["outcome"] == "done"
+    (status,) = fake_github.statuses(events.FORK_HEAD_SHA, APPROVAL_CONTEXT)
+    assert (status.state, status.creator) == ("success", BOT)
+    assert status.description == status_description(events.MAINTAINER, posted.id)
+    (dispatch,) = fake_github.dispatches("mlops-fork.yml")
+    assert dispatch.inputs == {"pr": str(events.FORK_PR_NUMBER), "sha": events.FORK_HEAD_SHA, "command": "rerun"}
+    assert fake_github.dispatches("mlops-pr.yml") == []
 
 
 def production_parquet(drift: bool) -> bytes:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakegithub import events
-from tests.integration.events_helpers import BOT, actions_env, fork_pr, issue_comment, read_outputs, summary
+from tests.integration.events_helpers import BOT, actions_env, issue_comment, read_outputs, summary
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +129,7 @@ def test_unknown_command_is_answered_with_help(fake, project, tmp_path):
     proc, cid = comment(fake, project, tmp_path, "/mlops deploy production")
     assert proc.returncode == 0, proc.stderr
     (reply,) = replies(fake)
-    assert "I don't know `/mlops deploy`" in reply and "`/mlops approve [sha]`" in reply
+    assert "I don't know `/mlops deploy`" in reply and "`/mlops approve <sha>`" in reply
     assert reactions(fake, cid) == [("eyes", BOT), ("confused", BOT)]
     assert read_outputs(tmp_path)["outcome"] == "unknown"
 
@@ -158,31 +158,70 @@ def test_a_failing_dispatch_is_reported_and_fails_the_job(fake, project, tmp_pat
     assert read_outputs(tmp_path)["outcome"] == "failed"
 
 
-def test_approve_records_the_head_and_the_guard_accepts_it(fake, project, tmp_path):
-    proc, cid = comment(fake, project, tmp_path, "/mlops approve", number=FORK_PR)
-    assert proc.returncode == 0, proc.stderr
-    (reply,) = replies(fake, FORK_PR)
-    assert f"<!-- mlops-ci:approval sha={events.FORK_HEAD_SHA} by={WRITER} comment={cid} -->" in reply
-    assert "A new push revokes this approval" in reply
+def approval_statuses(fake, sha: str = events.FORK_HEAD_SHA):
+    from mlops_ci.approvals import APPROVAL_CONTEXT
 
-    env = actions_env(fake, tmp_path, "pull_request", fork_pr(), token=fake.read_token)
+    return fake.statuses(sha, APPROVAL_CONTEXT)
+
+
+def test_approve_of_the_full_head_records_a_status_and_starts_the_fork_workflow(fake, project, tmp_path):
+    head = events.FORK_HEAD_SHA
+    proc, cid = comment(fake, project, tmp_path, f"Reviewed.\n/mlops approve {head}", number=FORK_PR)
+    assert proc.returncode == 0, proc.stderr
+    (status,) = approval_statuses(fake)
+    assert (status.state, status.creator, status.description) == ("success", BOT, f"approved by @{WRITER} (comment {cid})")
+    (dispatch,) = fake.dispatches()
+    assert (dispatch.workflow_id, dispatch.ref) == ("mlops-fork.yml", "main")
+    assert dispatch.inputs == {"pr": str(FORK_PR), "sha": head, "command": "rerun"}
+    (reply,) = replies(fake, FORK_PR)
+    assert f"approved commit `{head}`" in reply and "A new push needs a new approval" in reply
+
+    env = actions_env(fake, tmp_path, "workflow_dispatch", events.load("workflow_dispatch.json"),
+                      token=fake.read_token, GITHUB_REF="refs/heads/main")
+    env.update(MLOPS_CI_PR=str(FORK_PR), MLOPS_CI_HEAD_SHA=head, MLOPS_CI_FORKS="approved")
     guard = cli("guard", env, project)
     assert guard.returncode == 0, guard.stderr
     assert read_outputs(tmp_path)["approved-by"] == WRITER
 
 
+@pytest.mark.parametrize("body", ["/mlops approve", f"/mlops approve {events.FORK_HEAD_SHA[:7]}",
+                                  f"/mlops approve {events.FORK_HEAD_SHA[:39]}"],
+                         ids=["bare", "short", "39-hex"])
+def test_approve_without_the_full_sha_is_refused_and_names_the_head(fake, project, tmp_path, body):
+    proc, cid = comment(fake, project, tmp_path, body, number=FORK_PR)
+    assert proc.returncode == 0
+    (reply,) = replies(fake, FORK_PR)
+    assert "full 40-character SHA" in reply and f"/mlops approve {events.FORK_HEAD_SHA}" in reply
+    assert approval_statuses(fake) == [] and fake.dispatches() == []
+    assert reactions(fake, cid)[-1] == ("confused", BOT)
+
+
 def test_approve_of_a_commit_that_is_no_longer_the_head_is_refused(fake, project, tmp_path):
-    proc, cid = comment(fake, project, tmp_path, "/mlops approve 1234567", number=FORK_PR)
+    proc, cid = comment(fake, project, tmp_path, "/mlops approve " + "1" * 40, number=FORK_PR)
     assert proc.returncode == 0
     assert "is not the head of" in replies(fake, FORK_PR)[0]
+    assert approval_statuses(fake) == [] and approval_statuses(fake, "1" * 40) == []
     assert reactions(fake, cid)[-1] == ("confused", BOT)
-    guard = cli("guard", actions_env(fake, tmp_path, "pull_request", fork_pr(), token=fake.read_token), project)
-    assert guard.returncode == 1
 
 
 def test_approve_by_a_reader_is_refused(fake, project, tmp_path):
-    comment(fake, project, tmp_path, "/mlops approve", number=FORK_PR, user=READER)
-    assert "approval sha=" not in replies(fake, FORK_PR)[0]
+    comment(fake, project, tmp_path, f"/mlops approve {events.FORK_HEAD_SHA}", number=FORK_PR, user=READER)
+    assert "needs write" in replies(fake, FORK_PR)[0]
+    assert approval_statuses(fake) == [] and fake.dispatches() == []
+
+
+def test_rerun_of_a_fork_pr_goes_to_the_fork_workflow_only_once_approved(fake, project, tmp_path):
+    from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+
+    proc, _ = comment(fake, project, tmp_path, "/mlops rerun", number=FORK_PR)
+    assert proc.returncode == 0 and fake.dispatches() == []
+    assert "is not approved" in replies(fake, FORK_PR)[0]
+
+    fake.add_status(events.FORK_HEAD_SHA, "success", APPROVAL_CONTEXT, description=status_description(WRITER, 1))
+    proc, _ = comment(fake, project, tmp_path, "/mlops report", number=FORK_PR)
+    assert proc.returncode == 0, proc.stderr
+    (dispatch,) = fake.dispatches()
+    assert dispatch.workflow_id == "mlops-fork.yml" and dispatch.inputs["command"] == "report"
 
 
 def test_promote_moves_the_champion_in_a_real_mlflow_server(fake, project, tmp_path, mlflow_server):

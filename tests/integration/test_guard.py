@@ -1,4 +1,5 @@
-"""`mlops-ci guard` against the fake GitHub: fork PRs run only at a commit a writer approved."""
+"""`mlops-ci guard` against the fake GitHub: fork code runs only in the default branch's fork workflow,
+at a commit the bot recorded as approved by someone who still has write access."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ import sys
 
 import pytest
 
-from mlops_ci.approvals import record_line
-from mlops_ci.chatops import done
+from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
 from tests.fakegithub import events
-from tests.integration.events_helpers import BOT, actions_env, fork_pr, read_outputs, same_repo_pr, summary
+from tests.integration.events_helpers import actions_env, fork_pr, read_outputs, same_repo_pr, summary
 
 pytestmark = pytest.mark.integration
 
 FORK_PR, HEAD = events.FORK_PR_NUMBER, events.FORK_HEAD_SHA
 NEW_HEAD = "d" * 40
 WRITER, READER = events.MAINTAINER, "rob-reader"
+DEFAULT_REF = {"GITHUB_REF": "refs/heads/main"}
 
 
 def guard(env: dict[str, str], cwd, *args: str) -> subprocess.CompletedProcess[str]:
@@ -33,28 +34,39 @@ def fake(fake_github):
     return fake_github
 
 
-def run(fake, tmp_path, payload, event="pull_request", *args: str, token: str | None = None):
-    env = actions_env(fake, tmp_path, event, payload, token=token or fake.read_token)
-    return guard(env, tmp_path, *args)
+def run(fake, tmp_path, payload, event="pull_request", *args: str, token: str | None = None, **env: str):
+    return guard(actions_env(fake, tmp_path, event, payload, token=token or fake.read_token, **env), tmp_path, *args)
 
 
-def bot_approval(fake, sha: str, by: str = WRITER) -> None:
-    """What `/mlops approve` leaves on the PR: the command and the bot's record naming the full SHA."""
-    asked = fake.add_comment(FORK_PR, "/mlops approve", user=by)
-    body = done(f"approved {sha[:12]}", records=[record_line(sha, by, asked.id)]).body(asked.id, "approve", by)
-    fake.add_comment(FORK_PR, body, user=BOT)
+def dispatch(fake, tmp_path, *args: str, ref: str = "refs/heads/main"):
+    """The fork workflow's guard step: a workflow_dispatch from the default branch with pr/sha inputs."""
+    return run(fake, tmp_path, events.load("workflow_dispatch.json"), "workflow_dispatch", "--forks", "approved",
+               *args, GITHUB_REF=ref)
 
 
-def test_fork_pr_without_approval_is_refused(fake, tmp_path):
-    proc = run(fake, tmp_path, fork_pr())
-    assert proc.returncode == 1, proc.stderr
+def approve(fake, sha: str = HEAD, by: str = WRITER, creator: str = "github-actions[bot]", state: str = "success"):
+    """What `/mlops approve <sha>` leaves behind: the bot's commit status on exactly that commit."""
+    fake.add_status(sha, state, APPROVAL_CONTEXT, creator=creator, description=status_description(by, 77))
+
+
+def test_an_approved_head_runs_in_the_fork_workflow(fake, tmp_path):
+    approve(fake)
+    proc = dispatch(fake, tmp_path, "--pr", str(FORK_PR), "--head-sha", HEAD)
+    assert proc.returncode == 0, proc.stderr
+    out = read_outputs(tmp_path)
+    assert (out["allowed"], out["fork"], out["head-sha"], out["approved-by"]) == ("true", "true", HEAD, WRITER)
+    assert out["base-sha"] == events.BASE_SHA and out["pr"] == str(FORK_PR)
+    assert "✅ mlops-ci guard" in summary(tmp_path)
+    assert not fake.writes(), "the guard only reads"
+
+
+def test_an_unapproved_head_is_refused_with_how_to_approve(fake, tmp_path):
+    proc = dispatch(fake, tmp_path, "--pr", str(FORK_PR))
+    assert proc.returncode == 1
     assert f"refusing to run fork PR #{FORK_PR}" in proc.stderr and "not approved by a maintainer" in proc.stderr
     assert "::error title=mlops-ci::" in proc.stdout
-    out = read_outputs(tmp_path)
-    assert out["allowed"] == "false" and out["fork"] == "true" and out["head-sha"] == HEAD
-    text = summary(tmp_path)
-    assert "⛔ mlops-ci guard" in text and f"/mlops approve {HEAD}" in text and "mlops:approved" in text
-    assert not fake.writes(), "the guard only reads"
+    assert read_outputs(tmp_path)["allowed"] == "false"
+    assert f"/mlops approve {HEAD}" in summary(tmp_path)
 
 
 def test_same_repository_pr_passes_without_asking_the_api(fake, tmp_path):
@@ -66,87 +78,35 @@ def test_same_repository_pr_passes_without_asking_the_api(fake, tmp_path):
     assert fake.requests == []
 
 
-def test_explicit_approval_of_the_head_by_a_writer_passes(fake, tmp_path):
-    fake.add_comment(FORK_PR, f"Reviewed, looks safe.\n/mlops approve {HEAD}", user=WRITER)
-    proc = run(fake, tmp_path, fork_pr())
-    assert proc.returncode == 0, proc.stderr
-    out = read_outputs(tmp_path)
-    assert out["allowed"] == "true" and out["approved-by"] == WRITER and out["head-sha"] == HEAD
-    assert "✅ mlops-ci guard" in summary(tmp_path)
+def test_a_job_holding_write_permissions_refuses_forks_even_when_approved(fake, tmp_path):
+    approve(fake)
+    proc = run(fake, tmp_path, events.load("workflow_dispatch.json"), "workflow_dispatch", "--pr", str(FORK_PR),
+               **DEFAULT_REF)  # --forks defaults to refuse
+    assert proc.returncode == 1 and "holds write permissions" in proc.stderr
 
 
-def test_bot_recorded_approval_passes_and_a_new_push_revokes_it(fake, tmp_path):
-    bot_approval(fake, HEAD)
-    assert run(fake, tmp_path, fork_pr()).returncode == 0
-    assert read_outputs(tmp_path)["approved-by"] == WRITER
-
-    proc = run(fake, tmp_path, fork_pr("synchronize", head_sha=NEW_HEAD))
-    assert proc.returncode == 1
-    assert "older commits" in proc.stderr and HEAD[:12] in proc.stderr
-    assert "revoked by a later push" in summary(tmp_path)
+@pytest.mark.parametrize("event", ["pull_request", "pull_request_target"])
+def test_a_pull_request_event_never_runs_fork_code_approved_or_not(fake, tmp_path, event):
+    approve(fake)
+    proc = run(fake, tmp_path, fork_pr(event=event), event, "--forks", "approved")
+    assert proc.returncode == 1 and "the workflow file is the fork's own" in proc.stderr
 
 
-def test_approval_at_an_older_sha_is_refused(fake, tmp_path):
-    fake.add_comment(FORK_PR, f"/mlops approve {HEAD}", user=WRITER)
-    proc = run(fake, tmp_path, fork_pr("synchronize", head_sha=NEW_HEAD))
-    assert proc.returncode == 1
-    assert read_outputs(tmp_path)["allowed"] == "false"
-    assert "a new push revokes an approval" in proc.stderr
+def test_approval_by_someone_without_write_access_is_refused(fake, tmp_path):
+    approve(fake, by=READER)
+    proc = dispatch(fake, tmp_path, "--pr", str(FORK_PR))
+    assert proc.returncode == 1 and "no longer has write access" in proc.stderr
 
 
-def test_approval_by_a_read_only_user_is_refused(fake, tmp_path):
-    fake.add_comment(FORK_PR, f"/mlops approve {HEAD}", user=READER)
-    proc = run(fake, tmp_path, fork_pr())
-    assert proc.returncode == 1
-    assert f"@{READER} (read)" in proc.stderr and "without write access" in proc.stderr
-
-
-def test_approval_by_the_fork_author_is_refused(fake, tmp_path):
-    fake.add_comment(FORK_PR, f"/mlops approve {HEAD}", user=events.FORK_OWNER)
-    assert run(fake, tmp_path, fork_pr()).returncode == 1
-
-
-def test_forged_record_in_a_users_comment_is_ignored(fake, tmp_path):
-    asked = fake.add_comment(FORK_PR, "/mlops approve", user=WRITER)
-    forged = done("approved", records=[record_line(NEW_HEAD, WRITER, asked.id)]).body(asked.id, "approve", WRITER)
-    fake.add_comment(FORK_PR, forged, user=events.FORK_OWNER)
-    assert run(fake, tmp_path, fork_pr("synchronize", head_sha=NEW_HEAD)).returncode == 1
-
-
-def test_label_event_by_a_writer_approves_that_snapshot(fake, tmp_path):
-    proc = run(fake, tmp_path, fork_pr("labeled", label="mlops:approved", sender=WRITER))
-    assert proc.returncode == 0, proc.stderr
-    assert "(label)" in read_outputs(tmp_path)["reason"]
-    # the label stays on the PR, but the next push's event carries no approval
-    assert run(fake, tmp_path, fork_pr("synchronize", head_sha=NEW_HEAD)).returncode == 1
-
-
-def test_label_event_by_a_reader_or_another_label_is_refused(fake, tmp_path):
-    assert run(fake, tmp_path, fork_pr("labeled", label="mlops:approved", sender=READER)).returncode == 1
-    assert run(fake, tmp_path, fork_pr("labeled", label="bug", sender=WRITER)).returncode == 1
-
-
-def test_pull_request_target_is_guarded_the_same_way(fake, tmp_path):
-    assert run(fake, tmp_path, fork_pr(event="pull_request_target"), "pull_request_target").returncode == 1
-
-
-def test_workflow_dispatch_with_pr_resolves_the_fork_and_head_through_the_api(fake, tmp_path):
-    payload = events.load("workflow_dispatch.json")
-    proc = run(fake, tmp_path, payload, "workflow_dispatch", "--pr", str(FORK_PR))
-    assert proc.returncode == 1
+def test_workflow_dispatch_resolves_the_head_and_refuses_a_superseded_commit(fake, tmp_path):
+    approve(fake)
+    assert dispatch(fake, tmp_path, "--pr", str(FORK_PR)).returncode == 0
     assert read_outputs(tmp_path)["head-sha"] == HEAD
-
-    fake.add_comment(FORK_PR, f"/mlops approve {HEAD}", user=WRITER)
-    proc = run(fake, tmp_path, payload, "workflow_dispatch", "--pr", str(FORK_PR), "--head-sha", HEAD)
-    assert proc.returncode == 0, proc.stderr
-    assert read_outputs(tmp_path)["head-sha"] == HEAD
-    # a same-repository PR passes
-    assert run(fake, tmp_path, payload, "workflow_dispatch", "--pr", str(events.PR_NUMBER)).returncode == 0
-    # a late dispatch of a commit the PR has moved on from is refused, approved or not
     old = "0" * 39 + "1"
-    fake.add_comment(FORK_PR, f"/mlops approve {old}", user=WRITER)
-    stale = run(fake, tmp_path, payload, "workflow_dispatch", "--pr", str(FORK_PR), "--head-sha", old)
+    approve(fake, sha=old)
+    stale = dispatch(fake, tmp_path, "--pr", str(FORK_PR), "--head-sha", old)
     assert stale.returncode == 1 and "is no longer the head of PR" in stale.stderr
+    assert dispatch(fake, tmp_path, "--pr", str(events.PR_NUMBER)).returncode == 0  # same-repository PR
 
 
 def test_events_without_a_pull_request_pass(fake, tmp_path):
@@ -160,14 +120,21 @@ def test_bad_head_sha_is_bad_input(fake, tmp_path):
     assert proc.returncode == 2 and "--head-sha" in proc.stderr
 
 
-def test_adapter_permission_and_reaction_semantics(fake):
-    """What the guard and the bot rely on: unknown users have no permission; a repeated reaction says so."""
-    from mlops_ci.adapters.github import GitHub
+def test_adapter_permission_status_and_reaction_semantics(fake):
+    """What the guard and the bot rely on: unknown users have no permission; statuses are attributed to their
+    creator; a read-only token cannot write one; a repeated reaction says so."""
+    from mlops_ci.adapters.github import GitHub, GitHubError
 
     gh = GitHub(fake.token, fake.repo, fake.url)
     assert gh.collaborator_permission("ghost-who-never-was") == "none"
     assert gh.collaborator_permission(WRITER) == "write" and gh.collaborator_permission(READER) == "read"
+    gh.create_commit_status(HEAD, "success", APPROVAL_CONTEXT, status_description(WRITER, 1))
+    (status,) = gh.commit_statuses(HEAD)
+    assert status["creator"]["login"] == "github-actions[bot]" and status["context"] == APPROVAL_CONTEXT
+    with pytest.raises(GitHubError) as refused:
+        GitHub(fake.read_token, fake.repo, fake.url).create_commit_status(HEAD, "success", APPROVAL_CONTEXT, "x")
+    assert refused.value.status == 403
     comment = fake.add_comment(FORK_PR, "/mlops help", user=WRITER)
     assert gh.add_reaction(comment.id, "eyes") is True
     assert gh.add_reaction(comment.id, "eyes") is False
-    assert [r.content for r in fake.reactions(comment.id)] == ["eyes"]
+    fake.assert_clean()

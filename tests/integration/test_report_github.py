@@ -253,14 +253,17 @@ def test_publish_skips_a_stale_report(fake_github, pr_repo, tmp_path):
 
 
 def test_fork_gate_verdict_travels_in_the_payload_and_publish_reports_the_check(fake_github, pr_repo, tmp_path):
+    from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+
     fake = fake_github
     pr_repo.write(".mlops-ci.yml", "gate:\n  rules:\n    - metric: auc\n      direction: higher\n"
                                    "      max_regression: 0.01\n")
+    pr_repo.head = pr_repo.commit("gate rules")  # --base HEAD below: the rules are read from that commit
     fake.add_pull(43, head_sha=pr_repo.head, base_sha=pr_repo.base, from_fork=True, user="outside-contrib")
     fork_env = gh_env(fake, tmp_path, pr_repo, name="pull_request.fork.opened", token=fake.read_token,
                       number=43, **{"pull_request.number": 43})
     # the fork's run: the gate evaluates without a check run (a read-only token cannot create one)
-    gated = pr_repo.mlops("gate", "--no-check", "--base", pr_repo.base, env=fork_env)
+    gated = pr_repo.mlops("gate", "--no-check", "--base", "HEAD", env=fork_env)
     assert gated.returncode == 0, gated.stderr
     assert pr_repo.mlops("report", env=fork_env).returncode == 0
     assert fake.writes() == [] and fake.check_runs(pr_repo.head) == []
@@ -282,7 +285,7 @@ def test_fork_gate_verdict_travels_in_the_payload_and_publish_reports_the_check(
     assert f"/mlops approve {pr_repo.head}" in check.summary
 
     fake.set_permission("mia-maintainer", "write")
-    fake.add_comment(43, f"Reviewed.\n/mlops approve {pr_repo.head}", user="mia-maintainer")
+    fake.add_status(pr_repo.head, "success", APPROVAL_CONTEXT, description=status_description("mia-maintainer", 1))
     published = trusted.mlops("publish", str(payload_dir), env=run_env)
     assert published.returncode == 0, published.stderr
     check = fake.check_runs(pr_repo.head, "mlops-ci / gate")[-1]
@@ -291,11 +294,18 @@ def test_fork_gate_verdict_travels_in_the_payload_and_publish_reports_the_check(
     assert "Evaluated in [the fork pull request's run]" in check.summary
     assert "| `auc` |" in check.summary
 
-    # a tampered verdict is not believed: the check fails closed with the reason
+    # the stated conclusion is not believed: it is recomputed from the rows
     verdict = json.loads((payload_dir / "gate.json").read_text())
-    verdict["conclusion"] = "approved-by-me"
-    (payload_dir / "gate.json").write_text(json.dumps(verdict))
+    verdict["results"][0]["passed"] = False
+    (payload_dir / "gate.json").write_text(json.dumps(verdict))  # "conclusion": "success" still
     again = trusted.mlops("publish", str(payload_dir), env=run_env)
     assert again.returncode == 0, again.stderr
     latest = fake.check_runs(pr_repo.head, "mlops-ci / gate")[-1]
-    assert latest.conclusion == "failure" and "cannot be read" in latest.summary
+    assert latest.conclusion == "failure" and latest.title.startswith("Gate failed")
+
+    # a verdict that does not read as one fails closed with the reason
+    verdict["results"] = "all good"
+    (payload_dir / "gate.json").write_text(json.dumps(verdict))
+    trusted.mlops("publish", str(payload_dir), env=run_env)
+    latest = fake.check_runs(pr_repo.head, "mlops-ci / gate")[-1]
+    assert latest.conclusion == "failure" and "cannot be read" in latest.title

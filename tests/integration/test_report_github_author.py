@@ -113,7 +113,8 @@ def test_publish_from_workflow_run_ignores_the_fork_authors_bait(fake_github, pr
     comments = fake.comments(43)
     assert [(c.id, c.body) for c in comments][0] == (bait.id, BAIT)
     assert [c.user for c in comments] == ["outside-contrib", "github-actions[bot]"]
-    assert comments[1].body == f"{MARK}\nthe real report"
+    assert comments[1].body.startswith(f"{MARK}\n> [!WARNING]\n> Reported by the run of fork commit")
+    assert comments[1].body.endswith("\n\nthe real report")
 
 
 def test_get_user_refused_falls_back_to_github_actions(fake_github, pr_repo, tmp_path):

@@ -1,127 +1,72 @@
-"""Approval rules of the fork guard: one approval covers one exact commit, by a writer, verified."""
+"""Which commit a maintainer approved for the self-hosted runners: the bot's commit status, nothing else."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from mlops_ci import approvals
-from mlops_ci.approvals import Approval, decide, from_comments, from_label_event, record_line
-from mlops_ci.chatops import done
+from mlops_ci.approvals import (
+    APPROVAL_CONTEXT, Approval, decide, from_statuses, how_to_approve, is_full_sha, status_description,
+)
 
-OLD, HEAD = "a" * 40, "b" * 40
+HEAD = "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc"
 BOT = "github-actions[bot]"
 
 
-@dataclass
-class C:
-    id: int
-    body: str
-    author: str | None
+def status(state="success", by="mia", comment=7, creator=BOT, context=APPROVAL_CONTEXT, description=None):
+    return {"state": state, "context": context, "creator": {"login": creator},
+            "description": description if description is not None else status_description(by, comment),
+            "target_url": f"https://github.com/o/r/pull/1#issuecomment-{comment}"}
 
 
-def bot_record(reply_to: int, sha: str, by: str, comment: int | None = None) -> str:
-    return done("approved").body(reply_to, "approve", by).replace(
-        "\n", "\n" + record_line(sha, by, comment if comment is not None else reply_to) + "\n", 1)
+def test_the_bots_success_status_approves_the_commit_it_is_on():
+    found = from_statuses(HEAD, [status()])
+    assert found == Approval(HEAD, "mia", 7, "https://github.com/o/r/pull/1#issuecomment-7")
+    assert decide(HEAD, found, "write").allowed
 
 
-def test_explicit_full_sha_in_a_comment_is_an_approval() -> None:
-    found = from_comments([C(1, f"/mlops approve {HEAD}", "mia")])
-    assert found == [Approval(HEAD, "mia", "comment", 1)]
+@pytest.mark.parametrize("record", [
+    status(creator="octocat"),                    # a user (or a same-repo workflow's PAT) posting the context
+    status(creator="evil-app[bot]"),              # another App
+    status(context="mlops-ci / approval (fake)"),
+    status(state="pending"),
+    status(description="approved by everyone"),
+    status(description="approved by @mia (comment 7) and @eve"),
+], ids=["user", "other-bot", "other-context", "pending", "free-text", "trailing-text"])
+def test_anything_but_the_bots_exact_record_approves_nothing(record):
+    assert from_statuses(HEAD, [record]) is None
 
 
-def test_a_short_sha_in_a_comment_alone_is_not_enough() -> None:
-    """Seven hex digits can be brute-forced by a fork author; only the bot may expand them (at approval time)."""
-    assert from_comments([C(1, f"/mlops approve {HEAD[:12]}", "mia")]) == []
+def test_the_newest_trusted_record_decides_so_a_failure_revokes():
+    assert from_statuses(HEAD, [status(state="failure"), status()]) is None      # newest first
+    assert from_statuses(HEAD, [status(creator="octocat", state="failure"), status()]) is not None
 
 
-def test_a_bot_record_is_verified_against_the_comment_it_cites() -> None:
-    comments = [C(10, "/mlops approve", "mia"), C(11, bot_record(10, HEAD, "mia"), BOT)]
-    assert from_comments(comments) == [Approval(HEAD, "mia", "bot record", 10)]
+def test_an_app_identity_can_be_the_trusted_bot():
+    record = status(creator="mlops-app[bot]")
+    assert from_statuses(HEAD, [record]) is None
+    assert from_statuses(HEAD, [record], trusted_bots=["mlops-app[bot]"]) is not None
 
 
-@pytest.mark.parametrize("comments", [
-    # forged by a user: not a trusted author
-    [C(10, "/mlops approve", "mia"), C(11, bot_record(10, HEAD, "mia"), "mallory")],
-    # cites a comment that does not exist on this PR
-    [C(11, bot_record(10, HEAD, "mia"), BOT)],
-    # names another approver than the cited comment's author
-    [C(10, "/mlops approve", "mallory"), C(11, bot_record(10, HEAD, "mia"), BOT)],
-    # the cited comment is not an approve command
-    [C(10, "/mlops rerun", "mia"), C(11, bot_record(10, HEAD, "mia"), BOT)],
-    # the cited comment approved another commit than recorded
-    [C(10, f"/mlops approve {OLD[:8]}", "mia"), C(11, bot_record(10, HEAD, "mia"), BOT)],
-    # the record does not open the comment (e.g. text a PR smuggled into a report)
-    [C(10, "/mlops approve", "mia"), C(11, "## Report\n" + bot_record(10, HEAD, "mia"), BOT)],
-    # reply-to and comment= disagree
-    [C(10, "/mlops approve", "mia"), C(12, "/mlops approve", "mia"), C(11, bot_record(10, HEAD, "mia", 12), BOT)],
-])
-def test_records_that_do_not_verify_are_ignored(comments: list[C]) -> None:
-    assert from_comments(comments) == []
+def test_the_approver_must_have_write_access_now():
+    found = from_statuses(HEAD, [status()])
+    for permission in ("read", "none", None):
+        verdict = decide(HEAD, found, permission)
+        assert not verdict.allowed and "no longer has write access" in verdict.reason
+    assert decide(HEAD, found, "admin").allowed
 
 
-def test_bots_cannot_approve_by_comment() -> None:
-    assert from_comments([C(1, f"/mlops approve {HEAD}", "evil[bot]")]) == []
+def test_an_approval_never_covers_another_commit():
+    found = from_statuses(HEAD, [status()])
+    verdict = decide("d" * 40, found, "write")
+    assert not verdict.allowed and "not approved" in verdict.reason
 
 
-def test_custom_trusted_bot() -> None:
-    comments = [C(10, "/mlops approve", "mia"), C(11, bot_record(10, HEAD, "mia"), "mlops-app[bot]")]
-    assert from_comments(comments) == []
-    assert len(from_comments(comments, trusted_bots=["mlops-app[bot]"])) == 1
-
-
-def test_label_event_approves_the_snapshot_head_only_for_the_approval_label() -> None:
-    assert from_label_event("labeled", "MLOPS:approved", "mia", "User", HEAD.upper()) == Approval(HEAD, "mia", "label")
-    assert from_label_event("labeled", "bug", "mia", "User", HEAD) is None
-    assert from_label_event("synchronize", "mlops:approved", "mia", "User", HEAD) is None
-    assert from_label_event("labeled", "mlops:approved", "some-bot[bot]", "Bot", HEAD) is None
-    assert from_label_event("labeled", "ok", "mia", "User", HEAD, approval_label="ok") is not None
-
-
-def test_writer_approving_the_head_passes() -> None:
-    verdict = decide(HEAD, [Approval(HEAD, "Mia", "comment", 1)], {"mia": "write"})
-    assert verdict.allowed and verdict.approval.by == "Mia" and "approved by @Mia" in verdict.reason
-
-
-@pytest.mark.parametrize("permission", ["read", "none", "triage"])
-def test_approval_by_someone_without_write_access_is_refused(permission: str) -> None:
-    verdict = decide(HEAD, [Approval(HEAD, "rob", "label")], {"rob": permission})
-    assert not verdict.allowed
-    assert "without write access" in verdict.reason and "@rob" in verdict.reason
-    assert verdict.unauthorised == [Approval(HEAD, "rob", "label")]
-
-
-def test_approval_of_an_older_commit_is_refused() -> None:
-    verdict = decide(HEAD, [Approval(OLD, "mia", "bot record", 3)], {"mia": "admin"})
-    assert not verdict.allowed
-    assert "older commits" in verdict.reason and OLD[:12] in verdict.reason and "new push revokes" in verdict.reason
-    assert verdict.stale == [Approval(OLD, "mia", "bot record", 3)]
-
-
-def test_no_approval_at_all() -> None:
-    verdict = decide(HEAD, [], {})
-    assert not verdict.allowed and "not approved by a maintainer" in verdict.reason
-
-
-def test_one_writer_among_readers_is_enough() -> None:
-    found = [Approval(HEAD, "rob", "comment", 1), Approval(HEAD, "ada", "comment", 2)]
-    verdict = decide(HEAD, found, {"rob": "read", "ada": "admin"})
-    assert verdict.allowed and verdict.approval.by == "ada"
-
-
-def test_approvers_of_lists_each_login_of_the_head_once() -> None:
-    found = [Approval(HEAD, "mia", "comment"), Approval(HEAD, "MIA", "label"), Approval(OLD, "rob", "comment")]
-    assert approvals.approvers_of(HEAD, found) == ["mia"]
-
-
-def test_record_line_refuses_what_it_could_not_parse_back() -> None:
+def test_records_and_shas_are_strict():
+    assert is_full_sha(HEAD) and not is_full_sha(HEAD[:12]) and not is_full_sha(HEAD.upper())
     with pytest.raises(ValueError):
-        record_line(HEAD[:12], "mia", 1)
-    with pytest.raises(ValueError):
-        record_line(HEAD, "mia --> <!--", 1)
+        status_description("mia --> <!--", 1)
+    assert len(status_description("a" * 39, 10**19)) <= 140  # GitHub's limit for a description
 
 
-def test_how_to_approve_names_the_full_sha_and_the_label() -> None:
-    text = approvals.how_to_approve(HEAD, "/mlops", "mlops:approved")
-    assert f"/mlops approve {HEAD}" in text and "mlops:approved" in text
+def test_how_to_approve_names_the_full_sha():
+    assert f"/mlops approve {HEAD}" in how_to_approve(HEAD)

@@ -11,7 +11,7 @@ from mlops_ci.chatops import Command, parse
 @pytest.mark.parametrize("body, expected", [
     ("/mlops rerun", Command("rerun")),
     ("  /mlops   REPORT  ", Command("report")),
-    ("please look\n/mlops approve abc1234\nthanks", Command("approve", ("abc1234",))),
+    ("please look\n/mlops approve c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc\nthanks", Command("approve", ("c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc",))),
     ("/mlops promote 7", Command("promote", ("7",))),
     ("/mlops promote v12", Command("promote", ("v12",))),
     ("/mlops", Command("help")),
@@ -41,8 +41,10 @@ def test_a_command_after_a_code_block_still_counts() -> None:
 
 @pytest.mark.parametrize("body, fragment", [
     ("/mlops rerun now", "`rerun` takes no arguments"),
-    ("/mlops approve not-a-sha", "7 to 40 hex digits"),
-    ("/mlops approve abc1234 def5678", "at most one commit SHA"),
+    ("/mlops approve not-a-sha", "full 40-character SHA"),
+    ("/mlops approve", "full 40-character SHA"),
+    ("/mlops approve abc1234", "full 40-character SHA"),
+    ("/mlops approve " + "a" * 40 + " " + "b" * 40, "full 40-character SHA"),
     ("/mlops promote latest", "model version number"),
 ])
 def test_bad_arguments_are_explained(body: str, fragment: str) -> None:
@@ -57,7 +59,7 @@ def test_custom_prefix() -> None:
 
 
 def test_approve_sha_is_lower_cased() -> None:
-    assert parse("/mlops approve ABCDEF1").sha == "abcdef1"
+    assert parse("/mlops approve C5B97D5AE6C19D5C5DF71A34C7FBEEDA2479CCBC").sha == "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc"
     assert parse("/mlops rerun").sha is None
 
 
@@ -100,6 +102,5 @@ def test_help_lists_every_command_and_names_the_unknown_one() -> None:
 def test_reply_kinds() -> None:
     assert (chatops.done("x").reaction, chatops.refused("x").reaction, chatops.failed("x").reaction) == \
         ("rocket", "confused", "confused")
-    body = chatops.done("approved", records=["<!-- mlops-ci:approval x -->"]).body(5, "approve", None)
-    assert body.splitlines()[:3] == ["<!-- mlops-ci:bot reply-to=5 command=approve -->",
-                                     "<!-- mlops-ci:approval x -->", "🚀 approved"]
+    body = chatops.done("approved").body(5, "approve", None)
+    assert body.splitlines()[:2] == ["<!-- mlops-ci:bot reply-to=5 command=approve -->", "🚀 approved"]

@@ -65,3 +65,23 @@ def test_every_other_docs_workflow_is_lint_clean(tmp_path: Path):
     for persona in ("regular", "pedantic"):
         findings, report = zizmor(written, project, persona)
         assert findings == [], f"zizmor ({persona}) findings:\n{report}"
+
+
+def test_every_docs_snippet_pins_its_actions_and_checks_out_without_credentials():
+    """Snippets that are not whole workflows are copied too: the same pinning rules hold (review F16)."""
+    problems = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text()
+        for match in _BLOCK.finditer(text):
+            line0 = text[:match.start()].count("\n") + 2
+            block = match.group(1)
+            for n, line in enumerate(block.splitlines()):
+                uses = re.search(r"\buses:\s*(\S+)", line)
+                if uses and not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses.group(1)):
+                    problems.append(f"{doc.relative_to(ROOT)}:{line0 + n}: `{uses.group(1)}` is not pinned by SHA")
+                if uses and "actions/checkout@" in uses.group(1):
+                    following = "\n".join(block.splitlines()[n:n + 6])
+                    if "persist-credentials: false" not in following:
+                        problems.append(f"{doc.relative_to(ROOT)}:{line0 + n}: checkout without "
+                                        "`persist-credentials: false`")
+    assert not problems, "\n".join(problems)
