@@ -133,8 +133,9 @@ def test_mlflow_down_fails_the_check_with_the_reason(seeded_runner, fake_github,
 
 
 @pytest.mark.parametrize("config", ["", "gate:\n  rules: []\n"])
-def test_no_metrics_at_all_still_reports_the_check(seeded_runner, fake_github, tmp_path, config):
-    """No metrics in the pipeline and no rules: the required check still completes."""
+def test_no_rules_at_all_still_reports_the_check_and_fails_it(seeded_runner, fake_github, tmp_path, config):
+    """No metrics in the pipeline and no rules on the base: the required check still completes — as a failure,
+    since a required check that checks nothing would pass any model."""
     files = {"dvc.yaml": "stages:\n  train:\n    cmd: python3 train.py\n    deps: [train.py]\n    outs: [model.txt]\n",
              "metrics.json": None, ".mlops-ci.yml": config}
     repo, base = make_repo(tmp_path, "churn", files)
@@ -142,7 +143,7 @@ def test_no_metrics_at_all_still_reports_the_check(seeded_runner, fake_github, t
     repo.write({"params.yaml": "train:\n  lr: 0.15\n"})
     head = repo.commit("raise the learning rate")
     result = run_gate(seeded_runner, repo, fake_github, base, head, "")
-    result.assert_ok()
+    assert result.step("gate").outcome == "failure"
     (check,) = fake_github.check_runs(head, CHECK)
-    assert check.status == "completed" and check.conclusion in ("neutral", "success")
-    assert check.title
+    assert check.status == "completed" and check.conclusion == "failure"
+    assert check.title.startswith("No gate rules on the base branch")
