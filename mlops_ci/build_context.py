@@ -1,9 +1,10 @@
 """The directory `docker build` receives for the generated Dockerfile.
 
     Dockerfile
-    wheels/        every wheel the image installs, plus pip's own and requirements.txt
+    wheels/        every wheel the image installs, plus pip's own and requirements.txt (the exact list)
     app/mlops_ci/  __init__.py and serving/ — the server, nothing else of mlops-ci
-    model/         model.pkl, serving.json (name, version, schema), the model's side files
+    model/         model.pkl (runtime sklearn) or model.onnx (runtime onnx), serving.json (name, version,
+                   schema, runtime, classes), smoke.json (the parity case), the model's side files
 
 Only files, no network: the wheels come from :mod:`mlops_ci.adapters.wheelhouse`.
 """
@@ -13,9 +14,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
+
 import mlops_ci
 from mlops_ci.imagebuild import DockerfileSpec, render_dockerfile
-from mlops_ci.serving import SERVING_FILE
+from mlops_ci.serving import PARITY_FILE, SERVING_FILE
 from mlops_ci.serving.schema import Field, schema_document
 
 #: Files of the model directory that never go into the image (MLflow environment files).
@@ -24,7 +27,9 @@ _SKIP = {"conda.yaml", "python_env.yaml", "requirements.txt", "MLmodel", "mlops-
 
 def write_context(context: Path, *, wheels: Path, requirements: list[str],
                   model_dir: Path, model_name: str, model_version: str, model_uri: str, fields: list[Field],
-                  base_image: str, pip_wheel: str, max_batch: int) -> Path:
+                  base_image: str, pip_wheel: str, max_batch: int, runtime: str = "sklearn",
+                  onnx_model: bytes | None = None, classes: list[Any] | None = None,
+                  parity_case: dict[str, Any] | None = None) -> Path:
     """Lay out ``context``; returns the Dockerfile path."""
     from mlops_ci.adapters.wheelhouse import copy_wheels
 
@@ -41,15 +46,22 @@ def write_context(context: Path, *, wheels: Path, requirements: list[str],
 
     model = context / "model"
     model.mkdir(parents=True, exist_ok=True)
+    skip = _SKIP | ({"model.pkl"} if runtime == "onnx" else set())  # the onnx image cannot read a pickle anyway
     for item in sorted(model_dir.iterdir()):
-        if item.is_file() and item.name not in _SKIP:
+        if item.is_file() and item.name not in skip:
             shutil.copyfile(item, model / item.name)
-    serving = {"model": {"name": model_name, "version": model_version, "source": model_uri},
-               "schema": schema_document(fields), "max_batch": max_batch}
+    if runtime == "onnx":
+        if onnx_model is None:
+            raise ValueError("runtime onnx needs the converted model")
+        (model / "model.onnx").write_bytes(onnx_model)
+    serving = {"model": {"name": model_name, "version": model_version, "source": model_uri, "classes": classes},
+               "schema": schema_document(fields), "max_batch": max_batch, "runtime": runtime}
     (model / SERVING_FILE).write_text(json.dumps(serving, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if parity_case is not None:
+        (model / PARITY_FILE).write_text(json.dumps(parity_case, sort_keys=True) + "\n", encoding="utf-8")
 
     dockerfile = context / "Dockerfile"
-    dockerfile.write_text(render_dockerfile(DockerfileSpec(base_image=base_image, pip_wheel=pip_wheel)),
-                          encoding="utf-8")
+    dockerfile.write_text(render_dockerfile(DockerfileSpec(base_image=base_image, pip_wheel=pip_wheel,
+                                                           runtime=runtime)), encoding="utf-8")
     (context / ".dockerignore").write_text("**/__pycache__\n**/*.pyc\n", encoding="utf-8")
     return dockerfile

@@ -40,6 +40,7 @@ class ModelSource:
     metrics: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
     registered: bool = False  # an MLflow model version we can tag with the image digest
+    revision: str | None = None  # the commit a registry version was trained at (its lineage tag), if known
 
 
 def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -66,7 +67,7 @@ def from_registry(ws: "Workspace", uri: str, dst: Path) -> ModelSource:
     reqs_file = downloaded / "requirements.txt"
     reqs = [ln.strip() for ln in reqs_file.read_text().splitlines() if ln.strip()] if reqs_file.is_file() else []
     return ModelSource(downloaded, name, record.version, record.uri, reqs, dict(record.metrics), record.run_id,
-                       registered=True)
+                       registered=True, revision=(record.tags or {}).get("mlops-ci.git_sha"))
 
 
 def from_checkout(ws: "Workspace", path: str, name: str, version: str, dst: Path) -> ModelSource:

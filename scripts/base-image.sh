@@ -23,7 +23,7 @@ tag="$repo:py3.11-$suite-$recipe_hash"
 log() { echo "base-image: $*" >&2; }
 
 # One build at a time (two test workers may ask together); the second then finds the image.
-lock_dir="${MLOPS_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-ci}"
+lock_dir="${MLOPS_CI_CACHE:-$(cd "$(dirname "$0")/.." && pwd -P)/.cache/test-services}"  # this clone's, like its engine
 mkdir -p "$lock_dir"
 exec 9> "$lock_dir/.base-image.lock"
 flock 9

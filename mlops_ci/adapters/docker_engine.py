@@ -40,6 +40,18 @@ class ContainerInfo:
     status: str
     labels: dict[str, str]
     host_port: int | None
+    restart_count: int = 0
+    exit_code: int | None = None
+
+    @property
+    def short_id(self) -> str:
+        """The 12-hex id: a DNS name of the container on every user-defined network, kept across renames."""
+        return self.id[:12]
+
+    @property
+    def crashed(self) -> bool:
+        """Exited, dead, or restarted by its restart policy: a server that was started never ends by itself."""
+        return self.status in ("exited", "dead", "restarting") or self.restart_count > 0
 
 
 class DockerEngine:
@@ -157,6 +169,10 @@ class DockerEngine:
         self.ensure_image(reference)
         self.client.images.get(reference).tag(repository, tag)
 
+    def image_size(self, reference: str) -> int:
+        """Uncompressed size in bytes (what `docker image ls` shows)."""
+        return int(self.client.images.get(reference).attrs.get("Size") or 0)
+
     def image_labels(self, reference: str) -> dict[str, str]:
         attrs = self.ensure_image(reference)
         return dict((attrs.get("Config") or {}).get("Labels") or {})
@@ -192,17 +208,76 @@ class DockerEngine:
         return _info(c)
 
     def run(self, image: str, name: str, *, container_port: int, host_address: str, host_port: int | None,
-            labels: Mapping[str, str], env: Mapping[str, str] | None = None) -> ContainerInfo:
-        """Start ``image`` as ``name`` publishing ``container_port`` (on a free port when host_port is None)."""
+            labels: Mapping[str, str], env: Mapping[str, str] | None = None, network: str | None = None,
+            restart: str = "unless-stopped", entrypoint: list[str] | None = None,
+            files: Mapping[str, bytes] | None = None) -> ContainerInfo:
+        """Start ``image`` as ``name`` publishing ``container_port`` (on a free port when host_port is None).
+
+        ``files`` ({absolute path: bytes}) are copied into the container before it starts;
+        ``restart`` is the restart policy ("no" for a candidate, whose exit must show at once).
+        """
+        c = None
         try:
-            c = self.client.containers.run(
-                image, name=name, detach=True, labels=dict(labels), environment=dict(env or {}),
-                ports={f"{container_port}/tcp": (host_address, host_port)},
-                restart_policy={"Name": "unless-stopped"})
+            c = self.client.containers.create(
+                image, entrypoint=entrypoint, name=name, labels=dict(labels), environment=dict(env or {}),
+                ports={f"{container_port}/tcp": (host_address, host_port)}, network=network,
+                restart_policy={"Name": restart})
+            for path, data in (files or {}).items():
+                c.put_archive(os.path.dirname(path) or "/", _tar({os.path.basename(path): data}))
+            c.start()
             c.reload()
         except Exception as exc:  # noqa: BLE001
+            if c is not None:  # created here but could not start: leave nothing behind
+                c.remove(force=True)
             raise DockerError(f"starting {name} from {image} failed: {exc}") from exc
         return _info(c)
+
+    def set_restart_policy(self, name: str, policy: str) -> None:
+        self.client.containers.get(name).update(restart_policy={"Name": policy})
+
+    def exec(self, name: str, argv: list[str]) -> tuple[int, str]:
+        """Run ``argv`` inside the running container ``name``: (exit code, output)."""
+        import docker.errors
+
+        try:
+            result = self.client.containers.get(name).exec_run(argv)
+        except docker.errors.APIError as exc:
+            return 1, f"exec in {name} failed: {exc.explanation or exc}"
+        return int(result.exit_code or 0), (result.output or b"").decode("utf-8", "replace")
+
+    def read_file(self, image: str, path: str) -> bytes | None:
+        """One file of ``image`` (None when it has none), read from a created, never started container."""
+        import io
+        import tarfile
+
+        import docker.errors
+
+        self.ensure_image(image)
+        container = self.client.containers.create(image, command=["true"], network_disabled=True)
+        try:
+            stream, _stat = container.get_archive(path)
+            data = b"".join(stream)
+        except docker.errors.NotFound:
+            return None
+        finally:
+            container.remove(force=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.next()
+            handle = tar.extractfile(member) if member is not None else None
+            return handle.read() if handle is not None else None
+
+    def ensure_network(self, name: str, labels: Mapping[str, str]) -> None:
+        """A user-defined bridge network (containers on it reach each other by name or short id)."""
+        import docker.errors
+
+        try:
+            self.client.networks.get(name)
+        except docker.errors.NotFound:
+            try:
+                self.client.networks.create(name, driver="bridge", labels=dict(labels))
+            except docker.errors.APIError as exc:
+                if getattr(exc, "status_code", None) != 409:  # created meanwhile by another deploy
+                    raise DockerError(f"creating network {name} failed: {exc.explanation or exc}") from exc
 
     def start(self, name: str) -> ContainerInfo:
         c = self.client.containers.get(name)
@@ -243,6 +318,19 @@ class DockerEngine:
         return [_info(c) for c in self.client.containers.list(all=True, filters={"label": label})]
 
 
+def _tar(files: Mapping[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 def _info(c: Any) -> ContainerInfo:
     ports = (c.attrs.get("NetworkSettings") or {}).get("Ports") or {}
     host_port = None
@@ -252,5 +340,8 @@ def _info(c: Any) -> ContainerInfo:
                 host_port = int(binding["HostPort"])
                 break
     config = c.attrs.get("Config") or {}
+    state = c.attrs.get("State") or {}
     return ContainerInfo(name=c.name, id=c.id, image=str(config.get("Image") or ""), status=c.status,
-                         labels=dict(config.get("Labels") or {}), host_port=host_port)
+                         labels=dict(config.get("Labels") or {}), host_port=host_port,
+                         restart_count=int(c.attrs.get("RestartCount") or 0),
+                         exit_code=state.get("ExitCode") if c.status in ("exited", "dead") else None)

@@ -8,7 +8,7 @@ optional context), else the in-cluster service account.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from mlops_ci.errors import BadInput, MlopsError
 
@@ -68,13 +68,22 @@ class KubernetesApi:
             raise KubernetesError(f"Kubernetes: reading deployment {namespace}/{name} failed with {exc.status}: "
                                   f"{exc.reason}") from exc
 
-    def apply_deployment(self, manifest: dict[str, Any]) -> dict[str, Any]:
+    def apply_deployment(self, manifest: dict[str, Any], remove_annotations: Iterable[str] = ()) -> dict[str, Any]:
+        """Create, or patch to ``manifest``; ``remove_annotations`` absent from it are deleted by the patch.
+
+        A merge patch only sets what it names: an annotation the new manifest no
+        longer has would otherwise stay, stale, on the object.
+        """
         ns, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
         if self.get_deployment(ns, name) is None:
             return self._plain(self._call(f"creating deployment {ns}/{name}", self.apps.create_namespaced_deployment,
                                           ns, manifest))
+        annotations = dict(manifest["metadata"].get("annotations") or {})
+        for key in remove_annotations:
+            annotations.setdefault(key, None)  # null in a merge patch deletes the key
+        patch = {**manifest, "metadata": {**manifest["metadata"], "annotations": annotations}}
         return self._plain(self._call(f"patching deployment {ns}/{name}", self.apps.patch_namespaced_deployment,
-                                      name, ns, manifest))
+                                      name, ns, patch))
 
     def apply_service(self, manifest: dict[str, Any]) -> dict[str, Any]:
         from kubernetes.client.rest import ApiException

@@ -54,13 +54,14 @@ def build(project_dir: str, config_path: str | None, repository: str | None, mod
                          base_image=base_image, dockerfile=dockerfile, extra_tags=list(extra_tags),
                          push=ws.config.build.push if push is None else push, no_cache=no_cache)
     rt = ws.runtime
-    for key in ("image", "digest", "image-ref", "tags", "model-name", "model-version"):
+    for key in ("image", "digest", "image-ref", "model-name", "model-version", "runtime"):
         rt.set_output(key, str(result.get(key) or ""))
+    rt.set_output("tags", "\n".join(result["tags"]))  # one per line, as docker/metadata-action writes them
     rt.write_file("build.json", json.dumps(result, indent=2) + "\n")
     rt.append_summary(_summary(result))
     click.echo(f"built {result['image-ref'] or result['image-id']} ({result['model-name']} "
-               f"v{result['model-version']}) in {result['seconds']:.1f} s, {result['cached-steps']}/"
-               f"{result['steps']} steps from cache")
+               f"v{result['model-version']}, runtime {result['runtime']}, {result['size-bytes'] / 1e6:.0f} MB) in "
+               f"{result['seconds']:.1f} s, {result['cached-steps']}/{result['steps']} steps from cache")
 
 
 def default_repository(ws: "Workspace") -> str | None:
@@ -78,8 +79,9 @@ def build_image(ws: "Workspace", engine: "DockerEngine", *, repository: str | No
     from mlops_ci.commands.register import model_name_for
     from mlops_ci.deploy.plan import parse_release_tag
     from mlops_ci.errors import BadInput
-    from mlops_ci.imagebuild import (SERVING_REQUIREMENTS, image_tags, metrics_digest, oci_labels,
-                                     pinned_reference, serving_requirements, validate_repository)
+    from mlops_ci.imagebuild import (ONNX_REQUIREMENTS, SERVING_REQUIREMENTS, image_tags, install_list,
+                                     metrics_digest, oci_labels, pinned_reference, serving_requirements,
+                                     validate_repository)
     from mlops_ci.modelsource import from_checkout, from_registry, input_schema
     from mlops_ci.registry_model import DEFAULT_REQUIREMENTS, pinned
 
@@ -109,22 +111,34 @@ def build_image(ws: "Workspace", engine: "DockerEngine", *, repository: str | No
     tags = [f"{repo}:{t}" for t in image_tags(sha, version, extra_tags or [])]
 
     user_dockerfile = dockerfile or cfg.dockerfile
+    runtime, runtime_note, case_note = "custom", "your Dockerfile", "not embedded (your Dockerfile)"
     if user_dockerfile:
         path = ws.root / user_dockerfile
         if not path.is_file():
             raise BadInput(f"build.dockerfile: {path} not found")
         context, dockerfile_name = ws.root, str(path.relative_to(ws.root))
     else:
+        from mlops_ci.build_runtime import choose_runtime, parity_document
+
         fields = input_schema(ws, source.directory / "model.pkl")
+        case, case_note = parity_document(ws, source, fields, sha)
+        choice = choose_runtime(ws, source.directory / "model.pkl", fields, source.name, source.version)
+        runtime, runtime_note = choice.runtime, choice.note
         python_version = engine.python_version(base)
-        model_reqs = source.requirements or pinned(cfg.requirements or ws.config.registry.pip_requirements
-                                                   or DEFAULT_REQUIREMENTS)
+        if runtime == "onnx":
+            model_reqs = pinned(ONNX_REQUIREMENTS)
+        else:
+            model_reqs = source.requirements or pinned(cfg.requirements or ws.config.registry.pip_requirements
+                                                       or DEFAULT_REQUIREMENTS)
         reqs = serving_requirements(model_reqs, pinned(SERVING_REQUIREMENTS))
         wheels = wheelhouse(reqs, python_version, ws.env, pip_version=_installed("pip"))
         context = work / "context"
-        write_context(context, wheels=wheels, requirements=reqs, model_dir=source.directory,
-                      model_name=source.name, model_version=source.version, model_uri=source.uri, fields=fields,
-                      base_image=base, pip_wheel=pip_wheel(wheels), max_batch=cfg.max_batch)
+        install = install_list([wheel.name for wheel in wheels.glob("*.whl")], runtime)
+        write_context(context, wheels=wheels, requirements=install,
+                      model_dir=source.directory, model_name=source.name, model_version=source.version,
+                      model_uri=source.uri, fields=fields, base_image=base, pip_wheel=pip_wheel(wheels),
+                      max_batch=cfg.max_batch, runtime=runtime, onnx_model=choice.onnx_model, classes=choice.classes,
+                      parity_case=case)
         dockerfile_name = "Dockerfile"
 
     cache_from = [ref for ref in cfg.cache_from if _try_pull(engine, ref)]
@@ -145,8 +159,10 @@ def build_image(ws: "Workspace", engine: "DockerEngine", *, repository: str | No
         Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri).set_version_tags(
             source.name, source.version, {"mlops-ci.image": ref, "mlops-ci.image.digest": str(digest),
                                           "mlops-ci.image.built_at": labels["org.opencontainers.image.created"]})
+    size = engine.image_size(built.image_id)
     return {"image": repo, "digest": digest, "image-ref": ref, "image-id": built.image_id, "tags": tags,
             "model-name": source.name, "model-version": source.version, "model-uri": source.uri,
+            "runtime": runtime, "runtime-note": runtime_note, "parity-case": case_note, "size-bytes": size,
             "labels": labels, "cached-steps": built.cached_steps, "steps": built.total_steps,
             "seconds": round(time.monotonic() - started, 2), "pushed": bool(digest)}
 
@@ -171,12 +187,16 @@ def _try_pull(engine: "DockerEngine", ref: str) -> bool:
 
 
 def _summary(result: dict[str, Any]) -> str:
-    lines = ["### Serving image built", "",
+    """The job-summary part: the facts as list items (consecutive plain lines would render as one)."""
+    lines = ["## Serving image built", "",
              f"Model `{result['model-name']}` version **{result['model-version']}** (`{result['model-uri']}`)", ""]
     if result["image-ref"]:
         lines.append(f"Pushed: `{result['image-ref']}`")
     else:
         lines.append(f"Built (not pushed): `{result['image-id']}`")
-    lines += ["", "Tags: " + ", ".join(f"`{t}`" for t in result["tags"]),
-              f"Build: {result['seconds']:.1f} s, {result['cached-steps']}/{result['steps']} steps from cache."]
+    lines += ["", "- Tags: " + ", ".join(f"`{t}`" for t in result["tags"]),
+              f"- Runtime: **{result['runtime']}** — {result['runtime-note']}",
+              f"- Parity case: {result['parity-case']}",
+              f"- Size: {result['size-bytes'] / 1e6:.1f} MB (uncompressed).",
+              f"- Build: {result['seconds']:.1f} s, {result['cached-steps']}/{result['steps']} steps from cache."]
     return "\n".join(lines) + "\n"

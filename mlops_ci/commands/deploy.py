@@ -29,7 +29,9 @@ def common_options(fn: Any) -> Any:
                help="Deploy target (default: config deploy.target)."),
         option("--model-name", default=None, help="Model name (default: the image's label)."),
         option("--smoke/--no-smoke", default=True, show_default=True,
-               help="Check /predict parity with the offline holdout predictions."),
+               help="Check /predict parity with the offline holdout predictions recorded for the image."),
+        option("--health-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+               help="Seconds to wait for /health (default: config deploy.health_timeout)."),
         option("--github-token", default=None, help="Token for GitHub Deployments (default: $GITHUB_TOKEN)."),
     ]):
         fn = decorator(fn)
@@ -40,7 +42,7 @@ def common_options(fn: Any) -> Any:
 @common_options
 @option("--image", required=True, help="The image pinned by digest (repo@sha256:…), as `build` outputs it.")
 def deploy(project_dir: str, config_path: str | None, environment: str, target: str | None, model_name: str | None,
-           smoke: bool, github_token: str | None, image: str) -> None:
+           smoke: bool, health_timeout: float | None, github_token: str | None, image: str) -> None:
     """Deploy an image (by digest) to an environment; roll back automatically on failure."""
     from mlops_ci.deploy.record import DeploymentRecorder
     from mlops_ci.deploy.run import deploy_image
@@ -49,8 +51,8 @@ def deploy(project_dir: str, config_path: str | None, environment: str, target: 
     ws = open_workspace(project_dir, config_path, os.environ)
     engine = engine_for(ws, target)
     outcome = deploy_image(ws, image, environment, engine=engine, recorder=DeploymentRecorder(ws, github_token),
-                           model_name=model_name, target=target, smoke=smoke)
-    finish(ws, "Deploy", outcome)
+                           model_name=model_name, target=target, smoke=smoke, health_timeout=health_timeout)
+    finish(ws, "Deploy", outcome, what=f"deploy to {environment}")
 
 
 def engine_for(ws: "Workspace", target: str | None) -> Any:
@@ -66,8 +68,8 @@ def engine_for(ws: "Workspace", target: str | None) -> Any:
         return None
 
 
-def finish(ws: "Workspace", title: str, outcome: "Outcome", extra: list[str] | None = None) -> None:
-    """Outputs, summary, artifact; exit 1 (after writing them) when the deploy failed."""
+def finish(ws: "Workspace", title: str, outcome: "Outcome", extra: list[str] | None = None, *, what: str) -> None:
+    """Outputs, summary, artifact; exit 1 (after writing them) when the deploy failed (``what`` failed: …)."""
     from mlops_ci.deploy.run import outcome_summary
     from mlops_ci.errors import StepFailed
 
@@ -82,5 +84,5 @@ def finish(ws: "Workspace", title: str, outcome: "Outcome", extra: list[str] | N
     rt.write_file(f"deploy-{outcome.environment}.json", json.dumps(outcome.to_dict(), indent=2) + "\n")
     rt.append_summary(outcome_summary(title, outcome, extra))
     if not outcome.ok:
-        raise StepFailed(f"{title.lower()} to {outcome.environment} failed: {outcome.reason}")
+        raise StepFailed(f"{what} failed: {outcome.reason}")
     click.echo(f"{outcome.environment}: {outcome.image} is serving at {outcome.url} ({outcome.reason})")

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 @option("--repository", default=None, help="Repository for a bare --to digest (default: that of the current "
         "image, else config build.repository).")
 def rollback(project_dir: str, config_path: str | None, environment: str, target: str | None,
-             model_name: str | None, smoke: bool, github_token: str | None, to: str | None,
-             repository: str | None) -> None:
+             model_name: str | None, smoke: bool, health_timeout: float | None, github_token: str | None,
+             to: str | None, repository: str | None) -> None:
     """Redeploy the previous (or given) image and move the registry alias back."""
     from mlops_ci.commands.deploy import engine_for, finish
     from mlops_ci.deploy.plan import check_environment
@@ -46,7 +46,7 @@ def rollback(project_dir: str, config_path: str | None, environment: str, target
     from mlops_ci.commands.register import model_name_for
 
     name = model_name_for(ws, model_name)
-    tgt = make_target(ws, environment, name, engine, target)
+    tgt = make_target(ws, environment, name, engine, target, health_timeout)
     current = tgt.current_image()
     image = resolve_target_image(ws, to, repository, current) if to else (
         tgt.previous_image() or recorder.previous_good_image(environment, current))
@@ -56,13 +56,13 @@ def rollback(project_dir: str, config_path: str | None, environment: str, target
     if image == current:
         raise BadInput(f"{environment} already serves {image}")
     outcome = deploy_image(ws, image, environment, engine=engine, recorder=recorder, model_name=name,
-                           target=target, smoke=smoke, reason="rollback")
+                           target=target, smoke=smoke, reason="rollback", health_timeout=health_timeout)
     extra: list[str] = []
     if outcome.ok:
         label_name, version = image_model(engine, image)
         if _move_alias(ws, label_name or name, version, environment):
             extra.append(f"Registry alias `{environment}` moved back to version {version}.")
-    finish(ws, f"Rollback of {environment}", outcome, extra)
+    finish(ws, f"Rollback of {environment}", outcome, extra, what=f"rollback of {environment} to {image}")
 
 
 def resolve_target_image(ws: "Workspace", to: str, repository: str | None, current: str | None) -> str:

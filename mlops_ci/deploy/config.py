@@ -42,6 +42,13 @@ class BuildConfig(_Section):
         "(pulled when they exist).")
     push: bool = Field(True, description="Push the image and report its digest (needed by deploy/release).")
     max_batch: int = Field(1000, ge=1, le=100_000, description="Largest number of rows one /predict request may send.")
+    runtime: Literal["auto", "onnx", "sklearn"] = Field(
+        "auto", description="How the generated image runs a scikit-learn model: `onnx` (ONNX Runtime, a much "
+        "smaller image), `sklearn` (the pickle with the full scientific stack), or `auto`: ONNX when the converted "
+        "model reproduces the pickle's predictions on build.sample within deploy.smoke.tolerance, else sklearn.")
+    embed_parity: bool = Field(
+        True, description="Bake the parity case (up to deploy.smoke.max_rows sample rows and their offline "
+        "predictions) into the image, so any later deploy or rollback of it checks against its own predictions.")
 
     model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
 
@@ -85,6 +92,9 @@ class DeployConfig(_Section):
     target: Literal["docker", "kubernetes"] = Field("docker", description="Where the service runs.")
     service: str | None = Field(None, description="Service / container name (default: the model name).")
     health_timeout: float = Field(120, gt=0, description="Seconds to wait for /health before rolling back.")
+    post_switch_watch: float = Field(
+        10, ge=0, le=600, description="docker: seconds the new container is watched after the switch while the "
+        "previous one still runs; 3 failed health probes in a row, an exit or a restart switch back at once.")
     host_address: str = Field("127.0.0.1", description="docker: address the stable port is published on.")
     environments: dict[str, EnvironmentConfig] = Field(
         default_factory=lambda: {"staging": EnvironmentConfig(port=8001), "production": EnvironmentConfig(port=8000)},

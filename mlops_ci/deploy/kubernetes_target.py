@@ -65,7 +65,8 @@ class KubernetesTarget:
     def _apply(self, image: str, previous: str | None) -> None:
         service, deployment = self.render(image, previous)
         self.api.apply_service(service)
-        self.api.apply_deployment(deployment)
+        # with no previous image, a stale one from an undone rollout must not stay as the rollback target
+        self.api.apply_deployment(deployment, remove_annotations=[manifests.ANNOTATION_PREVIOUS])
 
     def wait_rollout(self) -> tuple[bool, str, float]:
         started = self.clock()

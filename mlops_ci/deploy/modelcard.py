@@ -107,9 +107,10 @@ def render(card: CardInput) -> str:
              "| | |", "|---|---|",
              f"| image | `{card.image}` |",
              f"| commit | `{card.sha}` |"]
-    if card.previous_version or card.previous_image:
-        lines.append(f"| replaces | version {card.previous_version or '?'}"
-                     + (f", `{card.previous_image}`" if card.previous_image else "") + " |")
+    replaced = ([f"version {card.previous_version}"] if card.previous_version else []) + \
+        ([f"`{card.previous_image}`"] if card.previous_image else [])
+    if replaced:
+        lines.append(f"| replaces | {', '.join(replaced)} |")
     if card.run_url:
         lines.append(f"| workflow run | {card.run_url} |")
     lines += ["", "### Metrics", "", *metrics_table(card.metrics, card.previous_metrics, card.directions),

@@ -97,6 +97,23 @@ def previous_image(deployments: list[Mapping[str, Any]], statuses: Mapping[int, 
     return None
 
 
+def staged_image(deployments: list[Mapping[str, Any]], statuses: Mapping[int, str], sha: str) -> str | None:
+    """The image the newest *successful* deployment of commit ``sha`` ran (newest first, as GitHub lists them).
+
+    What a release promotes: exactly the digest that passed the staging checks
+    for that commit — never whatever the commit's image tag points at today,
+    which a rebuild moves to a digest staging never ran.
+    """
+    for dep in deployments:
+        payload = dep.get("payload") or {}
+        image = payload.get("image") if isinstance(payload, Mapping) else None
+        if not image or dep.get("sha") != sha:
+            continue
+        if statuses.get(int(dep["id"])) in ("success", "inactive"):
+            return str(image)
+    return None
+
+
 def summary_line(ok: bool, environment: str, image: str, detail: str) -> str:
     icon = "✅" if ok else "❌"
     return f"{icon} **{environment}** ← `{image}`: {detail}"

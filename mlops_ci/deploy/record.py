@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Mapping
 
-from mlops_ci.deploy.plan import previous_image
+from mlops_ci.deploy.plan import previous_image, staged_image
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.github import GitHub
@@ -28,6 +28,7 @@ class DeploymentRecorder:
         self.gh: "GitHub | None" = None
         self.deployment_id: int | None = None
         self._environment = ""
+        self._ref = ""
         self._payload: dict[str, Any] = {}
         ctx = ws.context
         if ctx.in_github and ctx.repository and (token or ws.env.get("MLOPS_CI_GITHUB_TOKEN")
@@ -44,7 +45,7 @@ class DeploymentRecorder:
         return f"{ctx.server_url}/{ctx.repository}/deployments/{self._environment}"
 
     def start(self, *, ref: str, environment: str, payload: Mapping[str, Any], description: str) -> None:
-        self._environment, self._payload = environment, dict(payload)
+        self._environment, self._ref, self._payload = environment, ref, dict(payload)
         if self.gh is not None:
             dep = self.gh.create_deployment(ref, environment, payload=payload, description=description,
                                             production=environment == "production")
@@ -62,25 +63,46 @@ class DeploymentRecorder:
                                              environment_url=environment_url if ok else None,
                                              log_url=self.ws.context.run_url)
         elif self.gh is None:
-            self._journal({"event": state, "environment": self._environment, "payload": self._payload,
-                           "description": description, "environment_url": environment_url})
+            self._journal({"event": state, "ref": self._ref, "environment": self._environment,
+                           "payload": self._payload, "description": description, "environment_url": environment_url})
 
     def previous_good_image(self, environment: str, current: str | None) -> str | None:
         """The newest image that deployed successfully to ``environment`` and is not ``current``."""
+        deployments, statuses = self._history(environment)
+        return previous_image(deployments, statuses, current)
+
+    def staged_image(self, environment: str, sha: str) -> str | None:
+        """The image of the newest successful deployment of commit ``sha`` to ``environment``."""
+        deployments, statuses = self._history(environment, sha)
+        return staged_image(deployments, statuses, sha)
+
+    def _history(self, environment: str, sha: str | None = None) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        """Deployments of ``environment`` newest first, with their latest state (GitHub or the local journal)."""
         if self.gh is not None:
-            deployments = self.gh.deployments(environment)
+            deployments = self.gh.deployments(environment, sha=sha)
             statuses = {}
             for dep in deployments[:20]:
                 latest = self.gh.deployment_statuses(int(dep["id"]))
                 statuses[int(dep["id"])] = latest[0]["state"] if latest else ""
-            return previous_image(deployments, statuses, current)
+            return deployments, statuses
         path = self.ws.runtime.out_dir / JOURNAL
         if not path.is_file():
-            return None
-        events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        good = [e for e in events if e.get("event") == "success" and e.get("environment") == environment]
-        deployments = [{"id": i, "payload": e.get("payload")} for i, e in reversed(list(enumerate(good)))]
-        return previous_image(deployments, {d["id"]: "success" for d in deployments}, current)
+            return [], {}
+        deployments: list[dict[str, Any]] = []
+        ref_of_start: dict[str, str] = {}
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            if event.get("environment") != environment:
+                continue
+            if event.get("event") == "start":  # journals written before `ref` was on every event
+                ref_of_start[environment] = str(event.get("ref") or "")
+            elif event.get("event") == "success":
+                deployments.append({"id": i, "sha": event.get("ref") or ref_of_start.get(environment),
+                                    "payload": event.get("payload")})
+        deployments.reverse()
+        return deployments, {int(d["id"]): "success" for d in deployments}
 
     def _journal(self, event: Mapping[str, Any]) -> None:
         from mlops_ci.checks import now

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from mlops_ci.serving import PARITY_FILE
+
 
 @dataclass
 class SmokeCase:
@@ -108,3 +110,60 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+#: Where the serving image keeps its parity case (written by `mlops-ci build`).
+CASE_FILE = PARITY_FILE
+
+
+def case_document(case: SmokeCase, *, revision: str | None, sample: str, predictions: str) -> dict[str, Any]:
+    """The parity case as baked into the image: the rows and the offline predictions of the commit it was built from.
+
+    Stored with the image so that any later deploy of that digest — a rollback to
+    it months later from another checkout — compares the service with *its own*
+    evaluated predictions, not with those of whatever commit is checked out.
+    """
+    return {"version": 1, "revision": revision, "sample": sample, "predictions": predictions,
+            "ids": [_json_value(i) for i in case.ids], "rows": case.rows, "expected": case.expected}
+
+
+def case_from_document(doc: Mapping[str, Any]) -> SmokeCase:
+    """The case back from :func:`case_document`; ValueError when the document is not one."""
+    if not isinstance(doc, Mapping) or doc.get("version") != 1:
+        raise ValueError("not a parity case (version 1)")
+    ids, rows, expected = doc.get("ids"), doc.get("rows"), doc.get("expected")
+    if not (isinstance(ids, list) and isinstance(rows, list) and isinstance(expected, list)) \
+            or not len(ids) == len(rows) == len(expected):
+        raise ValueError("a parity case needs lists ids, rows and expected of one length")
+    return SmokeCase(list(ids), [dict(r) for r in rows], [dict(e) for e in expected])
+
+
+@dataclass(frozen=True)
+class ParitySource:
+    source: str  # "image" | "checkout" | "skip"
+    reason: str
+
+
+def choose_parity_source(*, embedded: bool, image_revision: str | None, checkout_sha: str | None,
+                         checkout_configured: bool, rollback: bool) -> ParitySource:
+    """Which offline predictions a deployed image must reproduce.
+
+    The image's own case when it carries one; else the checkout's files, but only
+    when they are the image's (built from the checked-out commit) — or, for a
+    plain deploy of an image that does not say where it came from, as before.
+    A rollback to an image from another commit without a case is not compared
+    with the wrong predictions: parity is skipped, and the reason says so.
+    """
+    if embedded:
+        return ParitySource("image", "the predictions recorded in the image at build time")
+    short = (image_revision or "?")[:12]
+    if image_revision and checkout_sha and image_revision == checkout_sha:
+        if checkout_configured:
+            return ParitySource("checkout", f"the checkout's predictions (the image was built from {short})")
+        return ParitySource("skip", "the image carries no parity case and deploy.smoke has no files to compare with")
+    if image_revision is None and not rollback and checkout_configured:
+        return ParitySource("checkout", "the checkout's predictions (the image does not say which commit it serves)")
+    if not checkout_configured:
+        return ParitySource("skip", "the image carries no parity case and deploy.smoke has no files to compare with")
+    return ParitySource("skip", f"the image carries no parity case and was built from commit {short}, not from the "
+                                f"checked-out {(checkout_sha or '?')[:12]}: its predictions are not here to compare with")

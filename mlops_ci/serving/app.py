@@ -31,7 +31,7 @@ from typing import Any
 
 from mlops_ci.serving import MODEL_DIR
 from mlops_ci.serving.metrics import CONTENT_TYPE, ServingMetrics
-from mlops_ci.serving.model import LoadedModel, ModelInfo
+from mlops_ci.serving.model import ModelInfo, load_model
 from mlops_ci.serving.schema import describe_errors, request_model
 
 log = logging.getLogger("mlops_ci.serving")
@@ -43,14 +43,14 @@ class ModelHolder:
     def __init__(self, model_dir: Path) -> None:
         self.model_dir = model_dir
         self.info = ModelInfo.read(model_dir)
-        self.model: LoadedModel | None = None
+        self.model: Any = None
         self.error: str | None = None
         self.loaded = threading.Event()
 
     def load(self) -> None:
         started = time.perf_counter()
         try:
-            self.model = LoadedModel.load(self.model_dir, self.info)
+            self.model = load_model(self.model_dir, self.info)
             log.warning("model %s v%s loaded in %.2f s", self.info.name, self.info.version,
                         time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - any failure means "never ready", with the reason shown

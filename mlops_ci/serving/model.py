@@ -1,10 +1,13 @@
 """Loading the baked-in model and turning validated rows into predictions.
 
-The model directory holds ``model.pkl`` (a pickled scikit-learn estimator, as
-the pipeline wrote it or as MLflow's sklearn flavor stores it) and
-``serving.json`` (name, version, input schema). A model that cannot be loaded
-leaves the server up but never ready, so an orchestrator's health check —
-not a crash loop — is what stops the rollout.
+The model directory holds ``serving.json`` (name, version, input schema, the
+runtime) and either ``model.pkl`` (a pickled scikit-learn estimator, as the
+pipeline wrote it or as MLflow's sklearn flavor stores it: runtime
+``sklearn``) or ``model.onnx`` (the same model converted at build time, when it
+reproduced the pickle's predictions: runtime ``onnx``, see
+:mod:`mlops_ci.serving.onnx_model`). Both answer in the same shape. A model
+that cannot be loaded leaves the server up but never ready, so an
+orchestrator's health check — not a crash loop — is what stops the rollout.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class ModelInfo:
     fields: list[Field]
     source: str = ""
     max_batch: int = 1000
+    runtime: str = "sklearn"
+    classes: list[Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -34,7 +39,31 @@ class ModelInfo:
         model = doc.get("model") or {}
         return cls(name=str(model.get("name") or "model"), version=str(model.get("version") or "unknown"),
                    fields=parse_schema(doc.get("schema") or {}), source=str(model.get("source") or ""),
-                   max_batch=int(doc.get("max_batch") or 1000))
+                   max_batch=int(doc.get("max_batch") or 1000), runtime=str(doc.get("runtime") or "sklearn"),
+                   classes=model.get("classes"))
+
+
+def load_model(model_dir: Path, info: ModelInfo) -> Any:
+    """The model in the runtime ``serving.json`` names: anything with ``predict(rows)``."""
+    if info.runtime == "onnx":
+        from mlops_ci.serving.onnx_model import OnnxModel
+
+        return OnnxModel.load(model_dir, info)
+    return LoadedModel.load(model_dir, info)
+
+
+def predictions_from_proba(classes: Sequence[Any], proba: Any) -> list[dict[str, Any]]:
+    """``{"prediction", "probabilities", "score"?}`` per row of class probabilities (whatever computed them)."""
+    out: list[dict[str, Any]] = []
+    for row in proba:
+        values = [float(p) for p in row]
+        best = max(range(len(values)), key=lambda i: values[i])
+        item: dict[str, Any] = {"prediction": classes[best],
+                                "probabilities": {str(c): p for c, p in zip(classes, values)}}
+        if len(classes) == 2:
+            item["score"] = values[1]
+        out.append(item)
+    return out
 
 
 class LoadedModel:
@@ -71,21 +100,10 @@ class LoadedModel:
     def predict(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """One ``{"prediction", "score"?, "probabilities"?}`` per row, JSON-ready."""
         matrix = self._matrix(rows)
-        out: list[dict[str, Any]] = []
         if self.has_proba:
-            proba = self.estimator.predict_proba(matrix)
             assert self.classes is not None
-            for row in proba:
-                best = max(range(len(row)), key=lambda i: row[i])
-                item: dict[str, Any] = {"prediction": self.classes[best],
-                                        "probabilities": {str(c): float(p) for c, p in zip(self.classes, row)}}
-                if len(self.classes) == 2:
-                    item["score"] = float(row[1])
-                out.append(item)
-            return out
-        for value in self.estimator.predict(matrix):
-            out.append({"prediction": _plain(value)})
-        return out
+            return predictions_from_proba(self.classes, self.estimator.predict_proba(matrix))
+        return [{"prediction": _plain(value)} for value in self.estimator.predict(matrix)]
 
 
 def _plain(value: Any) -> Any:

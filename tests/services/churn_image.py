@@ -4,7 +4,8 @@
                     with the build/deploy settings the docker tests use (free ports, short timeouts)
 ``churn_repo``      a fresh copy of it for one test (a :class:`tests.integration.dvcrepo.DvcRepo`)
 ``churn_image``     the image `mlops-ci build` made from it, pushed to the test registry:
-                    ``.ref`` (repo@sha256:…), ``.repository``, ``.sha``, ``.outputs``
+                    ``.ref`` (repo@sha256:…), ``.repository``, ``.sha``, ``.outputs``, ``.root``
+``retrain``         commit a retrained model (another learning rate) in a churn repository: a *different* model
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class BuiltImage:
     sha: str
     outputs: dict
     seconds: float
+    root: Path  # the repository it was built from (its .mlops-ci/out/build.json)
 
 
 def build(repo: DvcRepo, services, repository: str, *extra: str) -> subprocess.CompletedProcess:
@@ -129,4 +131,14 @@ def churn_image(docker_engine, churn_template: Path, tmp_path_factory) -> BuiltI
     out = outputs(repo)
     build_json = json.loads((root / ".mlops-ci" / "out" / "build.json").read_text())
     return BuiltImage(out["image-ref"], repository, repo.sh("git", "rev-parse", "HEAD").stdout.strip(), out,
-                      build_json["seconds"])
+                      build_json["seconds"], root)
+
+
+def retrain(repo: DvcRepo, learning_rate: float = 0.3) -> str:
+    """Train another model in ``repo`` (same data, another learning rate), evaluate it, commit; returns the SHA."""
+    params = (repo.root / "params.yaml").read_text(encoding="utf-8")
+    (repo.root / "params.yaml").write_text(params.replace("learning_rate: 0.1", f"learning_rate: {learning_rate}"),
+                                           encoding="utf-8")
+    for stage in ("src/train.py", "src/evaluate.py"):
+        repo.sh(sys.executable, stage)
+    return repo.commit(f"retrain with learning_rate {learning_rate}")

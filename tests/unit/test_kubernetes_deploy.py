@@ -124,3 +124,15 @@ def test_failed_smoke_parity_undoes_the_rollout(fake_kubernetes):
 def test_first_failed_rollout_has_nothing_to_undo(fake_kubernetes):
     outcome = target(fake_kubernetes).deploy(BROKEN, None)
     assert not outcome.ok and not outcome.rolled_back and "nothing to undo to" in outcome.reason
+
+
+def test_an_undone_rollout_with_no_earlier_image_leaves_no_stale_rollback_target(fake_kubernetes):
+    t = target(fake_kubernetes)
+    assert t.deploy(GOOD, None).ok
+    broken = t.deploy(BROKEN, None)
+    assert not broken.ok and broken.rolled_back and fake_kubernetes.image("ml", "churn-production") == GOOD
+    # BROKEN's rollout recorded GOOD as its previous image; the undo back to GOOD must remove that annotation,
+    # or `rollback` would answer "already serves" instead of "nothing to roll back to"
+    annotations = fake_kubernetes.deployments[("ml", "churn-production")]["metadata"]["annotations"]
+    assert annotations == {manifests.ANNOTATION_IMAGE: GOOD}
+    assert t.previous_image() is None

@@ -193,3 +193,45 @@ def test_dropped_connections_are_retried_then_explained():
         request("GET", f"http://127.0.0.1:{port}/schema", attempts=2, timeout=1)
     health = wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.05)
     assert not health.ok and "not healthy after 0 s: no answer" in health.detail
+
+
+def test_the_same_model_served_through_onnx_answers_like_the_pickle(model_dir, tmp_path_factory):
+    """The build's conversion (skl2onnx) and the server's ONNX runtime, end to end over HTTP."""
+    from mlops_ci.adapters.onnx_export import to_onnx
+    from mlops_ci.imagebuild import runtime_parity
+    from mlops_ci.serving.model import LoadedModel, ModelInfo
+
+    model, frame = fitted_model()
+    fields = parse_schema(SCHEMA)
+    onnx_dir = tmp_path_factory.mktemp("onnx")
+    (onnx_dir / "model.onnx").write_bytes(to_onnx(model, fields))
+    (onnx_dir / "serving.json").write_text(json.dumps({
+        "model": {"name": "churn", "version": "7", "classes": [0, 1]}, "schema": SCHEMA, "max_batch": 10,
+        "runtime": "onnx"}))
+    rows = [{"age": 20.0, "plan": "a", "calls": 0.0}, {"age": 65.0, "plan": "c", "calls": None},
+            {"age": 41.0, "plan": "zzz-unseen", "calls": 7.0}]
+    srv, thread, url = serve(onnx_dir)
+    try:
+        wait_ready(url)
+        served = requests.post(f"{url}/predict", json={"instances": rows}, timeout=10).json()["predictions"]
+        assert requests.get(f"{url}/health", timeout=5).json()["model"] == {"name": "churn", "version": "7"}
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+    pickled = LoadedModel(model, ModelInfo("churn", "7", fields)).predict(rows)
+    parity = runtime_parity(pickled, served, tolerance=1e-5)
+    assert parity.ok, parity.detail
+    assert [p["prediction"] for p in served] == [p["prediction"] for p in pickled]
+    assert set(served[0]) == {"prediction", "probabilities", "score"}
+
+
+def test_a_model_the_converter_cannot_take_says_why():
+    from sklearn.cluster import KMeans
+
+    from mlops_ci.adapters.onnx_export import ConversionFailed, to_onnx
+
+    fields = [Field("a", "number"), Field("b", "number")]
+    with pytest.raises(ConversionFailed, match="not a classifier with predict_proba"):
+        to_onnx(KMeans(n_clusters=2, n_init=1).fit([[0, 0], [1, 1], [5, 5]]), fields)
+    with pytest.raises(ConversionFailed, match="boolean inputs"):
+        to_onnx(fitted_model()[0], [Field("a", "boolean")])
