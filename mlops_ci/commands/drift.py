@@ -106,7 +106,7 @@ def read_contracts(path: str) -> "ContractsConfig":
 def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = None,
               contracts: "ContractsConfig | None" = None, reference_rev: str | None = None,
               current_rev: str | None = None, repo: str = ".", csv_encoding: str | None = None,
-              threads: int = 2, within: dict[str, str] | None = None) -> "DriftReport":
+              threads: int | None = None, within: dict[str, str] | None = None) -> "DriftReport":
     """Read both sides (streaming), build/load the reference profile, compare, check contracts.
 
     ``reference``/``current``: a spec (file, directory, glob, profile path), a
@@ -114,6 +114,9 @@ def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = Non
     ``within``: ``{"reference"|"current": directory}`` for specs that came from the repository's
     config: every file they match must resolve (symlinks followed) inside that directory.
     """
+    from mlops_ci.adapters.allocators import prepare, small_pages
+
+    prepare()  # before pyarrow loads: freed batches are reused instead of re-faulted
     from mlops_ci.adapters.datasets import DataSource, from_table, load_profile, open_source
     from mlops_ci.drift.builder import BuildOptions, build_profile
     from mlops_ci.drift.config import ContractsConfig, DriftConfig
@@ -123,7 +126,8 @@ def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = Non
 
     drift = drift or DriftConfig()
     contracts = contracts or ContractsConfig()
-    options = BuildOptions(bins=drift.bins, top_k=drift.top_k, max_categories=drift.max_categories, threads=threads)
+    options = BuildOptions(bins=drift.bins, top_k=drift.top_k, max_categories=drift.max_categories,
+                           **({"threads": threads} if threads else {}))  # default: every core
     def source(spec: Any, rev: str | None, name: str) -> DataSource:
         if isinstance(spec, DataSource):
             return spec
@@ -132,24 +136,25 @@ def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = Non
                                within=(within or {}).get(name), what=f"drift.{name}")
         return from_table(spec, name)
 
-    ref_src = source(reference, reference_rev, "reference")
-    cur_src = source(current, current_rev, "current")
-    if ref_src.is_profile:
-        ref_profile = load_profile(ref_src)
-    else:
-        ref_profile = build_profile(ref_src, ref_src.schema, options, name=ref_src.name)
-    if ref_profile.rows == 0:
-        raise BadInput(f"{ref_src.name}: the reference has no rows", hint="Point --reference at the training data.")
-    checks = checks_from_config(contracts)
-    if cur_src.is_profile:  # a stored profile of current data: drift and schema only, no per-value counters
-        cur_profile, counters = load_profile(cur_src), {}
-    else:
-        cur_profile, counters = summarize_current(cur_src, cur_src.schema, ref_profile, checks, options,
-                                                  name=cur_src.name)
-    if cur_profile.rows == 0:
-        raise BadInput(f"{cur_src.name}: current data has no rows", hint="Nothing to compare: check the path, "
-                       "the glob or the export that produced it.")
-    return compare(ref_profile, cur_profile, drift, contracts, counters, checks)
+    with small_pages():  # huge pages cost more than they save in a streaming pass (allocators.py)
+        ref_src = source(reference, reference_rev, "reference")
+        cur_src = source(current, current_rev, "current")
+        if ref_src.is_profile:
+            ref_profile = load_profile(ref_src)
+        else:
+            ref_profile = build_profile(ref_src, ref_src.schema, options, name=ref_src.name)
+        if ref_profile.rows == 0:
+            raise BadInput(f"{ref_src.name}: the reference has no rows", hint="Point --reference at the training data.")
+        checks = checks_from_config(contracts)
+        if cur_src.is_profile:  # a stored profile of current data: drift and schema only, no per-value counters
+            cur_profile, counters = load_profile(cur_src), {}
+        else:
+            cur_profile, counters = summarize_current(cur_src, cur_src.schema, ref_profile, checks, options,
+                                                      name=cur_src.name)
+        if cur_profile.rows == 0:
+            raise BadInput(f"{cur_src.name}: current data has no rows", hint="Nothing to compare: check the path, "
+                           "the glob or the export that produced it.")
+        return compare(ref_profile, cur_profile, drift, contracts, counters, checks)
 
 
 def write_outputs(report: "DriftReport", out_dir: str | os.PathLike[str], *, columns_shown: int = 10,

@@ -21,16 +21,21 @@ DEFAULT_PROFILE_NAME = "reference-profile.json"
 
 def build_reference_profile(data: str, *, rev: str | None = None, repo: str = ".", bins: int = 1000,
                             top_k: int = 1000, max_categories: int = 100_000, csv_encoding: str | None = None,
-                            threads: int = 2) -> "Profile":
+                            threads: int | None = None) -> "Profile":
     """Stream ``data`` (file, directory, glob; at a DVC revision if ``rev``) into a profile."""
+    from mlops_ci.adapters.allocators import prepare, small_pages
+
+    prepare()  # before pyarrow loads: freed batches are reused instead of re-faulted
     from mlops_ci.adapters.datasets import open_source
     from mlops_ci.drift.builder import BuildOptions, build_profile
 
     src = open_source(data, rev=rev, repo=repo, csv_encoding=csv_encoding)
     if src.is_profile:
         raise BadInput(f"{data}: is already a profile; give the data it should describe")
-    options = BuildOptions(bins=bins, top_k=top_k, max_categories=max_categories, threads=threads)
-    profile = build_profile(src, src.schema, options, name=src.name)
+    options = BuildOptions(bins=bins, top_k=top_k, max_categories=max_categories,
+                           **({"threads": threads} if threads else {}))  # default: every core
+    with small_pages():  # huge pages cost more than they save in a streaming pass (allocators.py)
+        profile = build_profile(src, src.schema, options, name=src.name)
     if profile.rows == 0:
         raise BadInput(f"{src.name}: no rows to profile")
     return profile
@@ -80,17 +85,21 @@ def build(data: str, project_dir: str, config_path: str | None, output: str | No
 @click.argument("profiles", nargs=-1, required=True)
 @option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="Merged profile file.")
 def merge(profiles: tuple[str, ...], output: str) -> None:
-    """Merge profiles of partitions of one dataset into the profile of their union."""
-    from mlops_ci.drift.profile import loads, merge_profiles, write
+    """Merge profiles of partitions of one dataset into the profile of their union.
 
-    merged = None
+    The result does not depend on the order of PROFILES; a partition given twice (the same
+    file, or the same data profiled twice) is refused rather than counted twice.
+    """
+    from mlops_ci.drift.merge import merge_all
+    from mlops_ci.drift.profile import loads, write
+
+    loaded = []
     for path in profiles:
         try:
             raw = Path(path).read_bytes()
         except OSError as exc:
             raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
-        prof = loads(raw, where=path)
-        merged = prof if merged is None else merge_profiles(merged, prof)
-    assert merged is not None
+        loaded.append(loads(raw, where=path))
+    merged = merge_all(loaded, profiles)
     write(merged, output)
     click.echo(f"{output}: merged {len(profiles)} profiles, {merged.rows:,} rows")

@@ -3,27 +3,30 @@
 Current data is never profiled on its own grid: each numeric column is counted
 in the buckets of the reference histogram (plus geometric tails on both sides
 for values outside the reference range), so every statistic compares like with
-like and KS stays within ``1/bins`` of exact. Batches are sorted per column
-(cheaper than a binary search per value), which also gives min/max, range
-violations and their example values for free.
+like and KS stays within ``1/bins`` of exact. Each batch's column is sorted once
+(:func:`mlops_ci.drift.states.numeric_values`, cheaper than a binary search per
+value), which also gives min/max, range violations and their example values for
+free; binning is then two binary searches per edge and one summation.
 
-Like the profile builder, partial states merge exactly, so the pass can be
-split across threads, files or workers.
+Like the profile builder, partial states merge exactly, so the pass runs on
+every core (:func:`mlops_ci.drift.scan.run_pass`: Parquet row groups decoded
+and counted in parallel, folded in order) or across files and workers. It does
+strictly less work per value than pass 1 of ``profile build``: no float keys,
+no histogram refinement, no cache.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mlops_ci.drift import histogram as H
-from mlops_ci.drift.builder import (BatchSource, BuildOptions, CategoricalState, NumericState, all_null_column,
-                                    column_kind, numeric_values, prefetch, untyped_columns)
+from mlops_ci.drift.builder import BuildOptions, all_null_column, column_kind, untyped_columns
+from mlops_ci.drift.scan import BatchSource, counts_rows, run_pass
+from mlops_ci.drift.states import CategoricalState, NumericState, numeric_values
 from mlops_ci.drift.contracts import EXAMPLES, Check, Counter
 from mlops_ci.drift.profile import ColumnProfile, Histogram, Profile
 
@@ -111,29 +114,31 @@ class CurrentScanner:
             st.hashes[name] = []
         return st
 
-    def update(self, st: CurrentState, batch: pa.RecordBatch, pool: ThreadPoolExecutor | None = None) -> None:
-        st.rows += batch.num_rows
-        names = self.columns_needed()
-        if pool is None:
-            for name in names:
+    def update(self, st: CurrentState, batch: pa.RecordBatch) -> None:
+        """Fold one record batch (all the columns needed, or some of them: see ``scan.counts_rows``)."""
+        needed = self.columns_needed()
+        if counts_rows(batch, needed):
+            st.rows += batch.num_rows
+        present = set(batch.schema.names)
+        for name in needed:
+            if name in present:
                 self._update_column(st, name, batch.column(name))
-        else:
-            for _ in pool.map(lambda n: self._update_column(st, n, batch.column(n)), names):
-                pass
 
     def _update_column(self, st: CurrentState, name: str, arr: pa.Array) -> None:
         if name in st.categorical:
             st.categorical[name].add(arr, self.options.max_categories)
         else:
-            s, nulls, nan, posinf, neginf = numeric_values(arr)
-            s.sort()  # binning a sorted batch on the grid is a few binary searches per edge
-            st.numeric[name].add(s, nulls, nan, posinf, neginf, self.options.distinct_cap)
+            s, nulls, nan, posinf, neginf = numeric_values(arr)  # sorted: binning is a few binary searches
+            total = None
             if name in st.binned:
                 counts, sums, at_edges = H.bin_sorted(s, self.grids[name])
                 acc = st.binned[name]
                 acc[0][:] += counts
                 acc[1][:] += sums
                 acc[2][:] += at_edges
+                with np.errstate(over="ignore", invalid="ignore"):  # huge values: moments rescale instead
+                    total = float(sums.sum())
+            st.numeric[name].add(s, nulls, nan, posinf, neginf, self.options.distinct_cap, total)
             for check in self.ranges.get(name, ()):
                 below = int(np.searchsorted(s, check.min, side="left")) if check.min is not None else 0
                 above = s.size - int(np.searchsorted(s, check.max, side="right")) if check.max is not None else 0
@@ -147,6 +152,8 @@ class CurrentScanner:
                 infs = np.repeat(np.array([np.inf, -np.inf]), [posinf, neginf]) if posinf or neginf else None
                 st.hashes[name].append(H.float_keys(s if infs is None else np.concatenate([s, infs])))
         for check, value_set in self.sets.get(name, ()):
+            import pyarrow.compute as pc
+
             valid = pc.drop_null(arr)
             if pa.types.is_dictionary(valid.type):
                 valid = valid.dictionary_decode()
@@ -214,7 +221,7 @@ class CurrentScanner:
             counter = st_counters[self.unique[name].id]
             if len(counter.examples) >= EXAMPLES:
                 continue
-            arr = pc.drop_null(batch.column(name))
+            arr = batch.column(name).drop_null()
             hashes = _hash_strings(arr)
             hit = np.isin(hashes, dup)
             if hit.any():
@@ -241,7 +248,7 @@ def _hash_strings(arr: pa.Array) -> np.ndarray:
     """Stable 64-bit hashes of the non-null values (pandas' siphash with a fixed key)."""
     import pandas as pd
 
-    valid = pc.drop_null(arr)
+    valid = arr.drop_null()
     encoded = valid.dictionary_encode() if not pa.types.is_dictionary(valid.type) else valid
     dictionary = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     table = pd.util.hash_array(dictionary, categorize=False) if dictionary.size else np.zeros(0, np.uint64)
@@ -253,14 +260,8 @@ def summarize_current(source: BatchSource, schema: pa.Schema, reference: Profile
                       name: str | None = None) -> tuple[Profile, dict[str, Counter]]:
     """One pass over current data (a second, cheap one only for examples of duplicated strings)."""
     scanner = CurrentScanner(schema, reference, checks, options, source=name)
-    state = scanner.new_state()
-    pool = ThreadPoolExecutor(options.threads) if options.threads > 1 else None
-    try:
-        for batch in prefetch(source(scanner.columns_needed())):
-            scanner.update(state, batch, pool)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    state = run_pass(source, scanner.columns_needed(), scanner.new_state, scanner.update, scanner.merge,
+                     options.threads)
     profile, counters, pending = scanner.finish(state)
     if pending:
         for batch in source(list(pending)):

@@ -76,17 +76,24 @@ def column_drift(ref: ColumnProfile, cur: ColumnProfile, config: DriftConfig) ->
                            reason=f"no usable value in {side} (all null or non-finite)", **base)
     choice = choose(config, ref, cur)
     if choice.method is None or choice.threshold is None:
-        return ColumnDrift(ref.name, choice.column_type, None, status="skipped", reason=choice.reason, **base)
+        # a test asked for that does not apply keeps its name: the report lists what it left untested
+        return ColumnDrift(ref.name, choice.column_type, choice.not_applicable, status="skipped",
+                           reason=choice.reason, **base)
     method, threshold = choice.method, choice.threshold
     try:
-        if choice.column_type == "numeric" and method in ("ks", "wasserstein") or (
-                choice.column_type == "numeric" and method in ("psi", "jensenshannon") and not _few(ref, cur)):
-            stat, p, bound, hist = _numeric(ref, cur, method, config)
-        else:
-            stat, p, bound, hist = _categorical(ref, cur, method)
+        with np.errstate(all="ignore"):  # overflow is caught below, as a non-finite statistic
+            if choice.column_type == "numeric" and method in ("ks", "wasserstein") or (
+                    choice.column_type == "numeric" and method in ("psi", "jensenshannon") and not _few(ref, cur)):
+                stat, p, bound, hist = _numeric(ref, cur, method, config)
+            else:
+                stat, p, bound, hist = _categorical(ref, cur, method)
     except _NotTestable as why:
         return ColumnDrift(ref.name, choice.column_type, method, status="skipped", reason=str(why), **base)
     score = p if method in P_VALUE_METHODS else stat
+    if score is None or math.isnan(score):  # never a silent "no drift": say the test could not be computed
+        return ColumnDrift(ref.name, choice.column_type, method, status="skipped", reason=(
+            f"{method} could not be computed (values near the limit of floating point: sums of the column "
+            "overflow); not tested"), **base)
     if method == "ks":
         drifted = score <= threshold
     elif method in P_VALUE_METHODS:
@@ -96,8 +103,7 @@ def column_drift(ref: ColumnProfile, cur: ColumnProfile, config: DriftConfig) ->
     if hist is None and choice.column_type == "numeric":
         hist = _numeric_display(ref, cur)
     return ColumnDrift(ref.name, choice.column_type, method, statistic=stat, p_value=p, threshold=threshold,
-                       drifted=bool(drifted) and not math.isnan(score), reason=choice.reason, error_bound=bound,
-                       histogram=hist, **base)
+                       drifted=bool(drifted), reason=choice.reason, error_bound=bound, histogram=hist, **base)
 
 
 class _NotTestable(Exception):
@@ -122,7 +128,7 @@ def grid(ref: NumericStats, cur: NumericStats) -> S.Grid:
     if ch.edges.shape == edges.shape and np.array_equal(ch.edges, edges):
         cc, cs, at_edges = ch.counts, ch.sums, ch.at_edges
     else:  # a current *profile* (its own grid): interpolate — approximate inside its bins
-        cc, cs = H.rebin(ch.edges, ch.counts, ch.sums, cur.min, cur.max, edges)
+        cc, cs = H.rebin(ch.edges, ch.counts, ch.sums, cur.min, cur.max, edges, ch.atoms)
     atoms = None
     if rh.atoms is not None:
         atoms = np.zeros(total, dtype=bool)

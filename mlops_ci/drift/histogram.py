@@ -14,6 +14,9 @@ quantile sketches fail (3). So the grid is refined where the data is:
 * pass 1 counts the 65,536 nodes of 16 bits; every node holding more than
   ``T = n / bins`` values is split by the next pass into ``2**digit`` children,
   and so on, down to single floats (64 bits) if need be;
+* a node is a contiguous range of floats, so counting a *sorted* batch into
+  nodes is one binary search per node boundary (:func:`key_bounds`) and one
+  summation — no key is computed per value, nothing is hashed;
 * leaves (unsplit nodes) are then grouped, in key order, into bins of at most
   ``T`` values; a single float holding more than ``T`` values (an *atom*, e.g.
   a spike of zeros) is a bin of its own.
@@ -37,8 +40,12 @@ import numpy as np
 
 SIGN = np.uint64(1 << 63)
 FIRST_DIGIT = 16
-#: Most children a refinement pass may track per column (memory bound of a pass).
-REFINE_CAP = 1 << 18
+#: Most children a refinement pass may track per column: the binary searches per batch and the memory
+#: of a pass. 16,384 split a typical column's heavy nodes into 32-64 children each, light enough that
+#: one refinement pass suffices; concentrated data has few heavy nodes and gets more children per node.
+REFINE_CAP = 1 << 14
+NEG_INF_KEY = np.uint64(0x000FFFFFFFFFFFFF)  # float_keys(-inf); smaller keys are NaN bit patterns
+NEG_ZERO_KEY = np.uint64(0x7FFFFFFFFFFFFFFF)  # float_keys(-0.0): folded onto +0.0, never a value's key
 
 
 def float_keys(values: np.ndarray, normalized: bool = False) -> np.ndarray:
@@ -68,6 +75,41 @@ def keys_to_floats(keys: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- refinement
+def key_bounds(upper_keys: np.ndarray) -> np.ndarray:
+    """For each key ``k``, the float ``f`` such that a finite value ``x`` (-0.0 folded) has
+    ``float_keys(x) <= k`` exactly when ``x <= f``: ``searchsorted(sorted, f, "right")`` counts them."""
+    upper_keys = np.asarray(upper_keys, dtype=np.uint64)
+    f = keys_to_floats(upper_keys).copy()
+    f[upper_keys < NEG_INF_KEY] = -np.inf  # below -inf: NaN patterns, no finite value is there
+    f[upper_keys == NEG_ZERO_KEY] = -np.finfo(np.float64).smallest_subnormal  # every negative, not +0.0
+    return f
+
+
+def segment_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Sums of ``values[starts[i]:ends[i]]`` for non-empty, increasing, disjoint segments (one pass)."""
+    if starts.size == 0:
+        return np.zeros(0)
+    bounds = np.empty(2 * starts.size, dtype=np.intp)
+    bounds[0::2] = starts
+    bounds[1::2] = ends
+    if bounds[-1] >= values.size:  # the last segment runs to the end: reduceat takes it there
+        bounds = bounds[:-1]
+    with np.errstate(over="ignore"):  # sums of values near the float limit: inf, which the tests report
+        return np.add.reduceat(values, bounds)[0::2]
+
+
+_ROOT_BOUNDS: np.ndarray | None = None
+
+
+def _root_bounds() -> np.ndarray:
+    """``key_bounds`` of the 65,536 16-bit prefixes' last keys (computed once per process)."""
+    global _ROOT_BOUNDS
+    if _ROOT_BOUNDS is None:
+        ids = np.arange(1 << FIRST_DIGIT, dtype=np.uint64)
+        _ROOT_BOUNDS = key_bounds(((ids + np.uint64(1)) << np.uint64(64 - FIRST_DIGIT)) - np.uint64(1))
+    return _ROOT_BOUNDS
+
+
 @dataclass
 class LevelPlan:
     """One refinement pass for one column: split ``parents`` (``bits``-bit prefixes) by ``digit`` bits."""
@@ -79,6 +121,22 @@ class LevelPlan:
     @property
     def child_bits(self) -> int:
         return self.bits + self.digit
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Upper float bound of every child, and the bound just below each parent's first child."""
+        cached = self.__dict__.get("_bounds")
+        if cached is None:
+            shift = np.uint64(64 - self.child_bits)
+            children = (self.parents[:, None] << np.uint64(self.digit)) | np.arange(1 << self.digit, dtype=np.uint64)
+            uppers = key_bounds(((children.ravel() + np.uint64(1)) << shift) - np.uint64(1))
+            first = self.parents << np.uint64(64 - self.bits)  # first key of each parent (bits >= 16 here)
+            below = key_bounds(first - np.uint64(1))
+            below[first == 0] = -np.inf
+            cached = self.__dict__["_bounds"] = (uppers, below)
+        return cached
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_bounds"}
 
 
 def root_plan() -> LevelPlan:
@@ -116,69 +174,96 @@ def next_plan(level: LevelCounts, plan: LevelPlan, threshold: float) -> tuple[Le
     return LevelPlan(bits=bits, digit=digit, parents=parents), leaves
 
 
-@dataclass
-class DenseLevel:
-    """Counts of one refinement pass for one column, dense over ``len(parents) << digit`` children."""
+class Level:
+    """Counts of one refinement pass for one column, over ``len(parents) << digit`` children.
 
-    plan: LevelPlan
-    counts: np.ndarray
-    sums: np.ndarray
+    A batch adds a *sparse* part (the runs of its sorted keys: no hashing, no bincount over
+    the whole child range); merging folds parts into dense arrays, in order, so float sums
+    are added in the same order on every run. Pickled sparse: what a distributed engine
+    ships between workers is mostly zeros.
+    """
 
-    @classmethod
-    def empty(cls, plan: LevelPlan) -> "DenseLevel":
-        size = plan.parents.size << plan.digit
-        return cls(plan, np.zeros(size, dtype=np.int64), np.zeros(size))
+    def __init__(self, plan: LevelPlan) -> None:
+        self.plan = plan
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (child index, counts, sums)
+        self.counts: np.ndarray | None = None
+        self.sums: np.ndarray | None = None
 
-    def add(self, values: np.ndarray, keys: np.ndarray) -> None:
-        """Count a batch (any order): each value's child index, then two bincounts — no sort."""
-        plan, size = self.plan, self.counts.size
-        if plan.bits == 0:  # the root: children are the 16-bit prefixes themselves
-            index = (keys >> np.uint64(64 - plan.digit)).astype(np.intp)
+    @property
+    def size(self) -> int:
+        return self.plan.parents.size << self.plan.digit
+
+    def add_sorted(self, values: np.ndarray) -> float:
+        """Count a batch of finite values in increasing order (-0.0 folded onto +0.0); returns the
+        sum of the values counted (all of them at the root)."""
+        if values.size == 0:
+            return 0.0
+        plan = self.plan
+        if plan.bits == 0:  # the root: only the prefixes between the batch's extremes can hold values
+            first, last = (int(k) >> (64 - FIRST_DIGIT) for k in float_keys(values[[0, -1]], normalized=True))
+            ends = np.searchsorted(values, _root_bounds()[first:last + 1], side="right")
+            starts = np.empty_like(ends)
+            starts[0] = 0
+            starts[1:] = ends[:-1]
+            ids = np.arange(first, last + 1, dtype=np.intp)
         else:
-            ids = keys >> np.uint64(64 - plan.bits)
-            if plan.bits <= 16:  # a lookup table from parent prefix to its position (or -1)
-                lut = getattr(self, "_lut", None)
-                if lut is None:
-                    lut = np.full(1 << plan.bits, -1, dtype=np.intp)
-                    lut[plan.parents.astype(np.intp)] = np.arange(plan.parents.size)
-                    self._lut = lut
-                pos = lut[ids.astype(np.intp)]
-            else:
-                pos = np.searchsorted(plan.parents, ids)
-                pos[pos == plan.parents.size] = 0
-                pos[plan.parents[pos] != ids] = -1
-            hit = pos >= 0
-            if not hit.all():
-                pos, keys, values = pos[hit], keys[hit], values[hit]
-            child = keys >> np.uint64(64 - plan.child_bits) if plan.child_bits < 64 else keys
-            index = (pos << plan.digit) | (child & np.uint64((1 << plan.digit) - 1)).astype(np.intp)
-        self.counts += np.bincount(index, minlength=size)
-        self.sums += np.bincount(index, weights=values, minlength=size)
+            uppers, below = plan.bounds()
+            ends = np.searchsorted(values, uppers, side="right")
+            starts = np.empty_like(ends)
+            starts[1:] = ends[:-1]
+            starts[::1 << plan.digit] = np.searchsorted(values, below, side="right")  # values of light parents
+            ids = None
+        counts = ends - starts
+        full = np.flatnonzero(counts)
+        index = full if ids is None else ids[full]
+        sums = segment_sums(values, starts[full], ends[full])
+        self.parts.append((index, counts[full].astype(np.int64), sums))
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values: the caller rescales instead
+            return float(sums.sum())
 
-    def merge(self, other: "DenseLevel") -> "DenseLevel":
-        return DenseLevel(self.plan, self.counts + other.counts, self.sums + other.sums)
+    def _dense(self) -> "Level":
+        if self.counts is None:
+            self.counts = np.zeros(self.size, dtype=np.int64)
+            self.sums = np.zeros(self.size)
+        assert self.sums is not None
+        for index, counts, sums in self.parts:  # indices are unique within a part
+            self.counts[index] += counts
+            self.sums[index] += sums
+        self.parts = []
+        return self
+
+    def merge(self, other: "Level") -> "Level":
+        """``self`` then ``other``, summed (``self`` is consumed: the fold reuses its arrays)."""
+        out = self._dense()
+        assert out.counts is not None and out.sums is not None
+        if other.counts is not None:
+            out.counts += other.counts
+            out.sums += other.sums
+        for index, counts, sums in other.parts:
+            out.counts[index] += counts
+            out.sums[index] += sums
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled sparse: what a distributed engine ships between workers is mostly zeros."""
+        self._dense()
+        assert self.counts is not None
         index = np.flatnonzero(self.counts)
-        return {"plan": self.plan, "size": self.counts.size, "index": index, "counts": self.counts[index],
-                "sums": self.sums[index]}
+        return {"plan": self.plan, "parts": [(index, self.counts[index], self.sums[index])]}  # type: ignore[index]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._lut = None
         self.plan = state["plan"]
-        self.counts = np.zeros(state["size"], dtype=np.int64)
-        self.sums = np.zeros(state["size"])
-        self.counts[state["index"]] = state["counts"]
-        self.sums[state["index"]] = state["sums"]
+        self.parts = list(state["parts"])
+        self.counts = self.sums = None
+        self._dense()
 
     def sparse(self) -> LevelCounts:
+        self._dense()
+        assert self.counts is not None and self.sums is not None
         index = np.flatnonzero(self.counts).astype(np.uint64)
         digit = np.uint64(self.plan.digit)
         prefixes = (self.plan.parents[(index >> digit).astype(np.int64)] << digit) | (
             index & ((np.uint64(1) << digit) - np.uint64(1)))
         return LevelCounts(prefixes, self.counts[index.astype(np.int64)], self.sums[index.astype(np.int64)])
-
 
 
 # --------------------------------------------------------------------------- grouping
@@ -215,23 +300,18 @@ def group_leaves(leaves: list[tuple[int, LevelCounts]], threshold: float, max_va
     nz = c > 0
     hi, c, s, one = hi[nz], c[nz], s[nz], one[nz]
     cum = np.cumsum(c).astype(np.float64)  # float: searching it with a float must not convert it each time
+    # from each leaf, the longest run of leaves holding at most `threshold` values (a heavier leaf
+    # stands alone); then the greedy grouping follows these jumps from the first leaf
+    before = np.concatenate([[0.0], cum[:-1]])
+    jump = np.maximum(np.arange(c.size), np.searchsorted(cum, before + threshold, side="right") - 1).tolist()
     ends: list[int] = []
-    is_atom: list[bool] = []
-    start, base, n = 0, 0.0, c.size
+    start, n = 0, c.size
     while start < n:
-        if c[start] > threshold:
-            ends.append(start)
-            is_atom.append(bool(one[start]))
-            base = float(cum[start])
-            start += 1
-            continue
-        # the longest run of leaves holding at most `threshold` values (stops before a heavy atom)
-        end = max(start, int(np.searchsorted(cum, base + threshold, side="right")) - 1)
+        end = jump[start]
         ends.append(end)
-        is_atom.append(bool(end == start and one[start]))
-        base = float(cum[end])
         start = end + 1
     ends_arr = np.asarray(ends)
+    is_atom = (np.diff(np.concatenate([[-1], ends_arr])) == 1) & one[ends_arr]
     starts_arr = np.concatenate([[0], ends_arr[:-1] + 1])
     edges = keys_to_floats(hi[ends_arr]).copy()
     edges[~np.isfinite(edges)] = max_value
@@ -239,7 +319,7 @@ def group_leaves(leaves: list[tuple[int, LevelCounts]], threshold: float, max_va
     group_counts = np.add.reduceat(c, starts_arr)
     group_sums = np.add.reduceat(s, starts_arr)
     return Grid(edges=edges, counts=np.append(group_counts, 0).astype(np.int64),
-                sums=np.append(group_sums, 0.0), atoms=np.asarray(is_atom, dtype=bool))
+                sums=np.append(group_sums, 0.0), atoms=is_atom)
 
 
 # --------------------------------------------------------------------------- binning data on a grid
@@ -253,7 +333,8 @@ def bin_sorted(sorted_values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray
     sums = np.zeros(counts.size)
     full = counts > 0
     if full.any():
-        sums[full] = np.add.reduceat(sorted_values, bounds[:-1][full])
+        with np.errstate(over="ignore"):  # see segment_sums
+            sums[full] = np.add.reduceat(sorted_values, bounds[:-1][full])
     return counts, sums, at_edges.astype(np.int64)
 
 
@@ -262,7 +343,8 @@ def tail_edges(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
     span = hi - lo
     if not np.isfinite(span) or span <= 0:
         span = max(abs(hi), abs(lo), 1.0)
-    steps = span * np.geomspace(1 / 1024, 2.0 ** 20, 31)
+    with np.errstate(over="ignore"):  # spans near the float limit: the infinite steps are dropped below
+        steps = span * np.geomspace(1 / 1024, 2.0 ** 20, 31)
     below = (lo - steps)[::-1]
     above = hi + steps
     return below[np.isfinite(below)], above[np.isfinite(above)]
@@ -285,25 +367,37 @@ def pad(counts: np.ndarray, before: int, total: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- interpolation
-def cdf_at(edges: np.ndarray, counts: np.ndarray, lo: float, hi: float, points: np.ndarray) -> np.ndarray:
+def cdf_at(edges: np.ndarray, counts: np.ndarray, lo: float, hi: float, points: np.ndarray,
+           atoms: np.ndarray | None = None) -> np.ndarray:
     """Estimated count of values ``<= points`` (linear inside buckets; exact at the edges).
 
     ``lo``/``hi`` are the data's true min/max: they bound the first and last
-    buckets, which are open-ended on paper.
+    buckets, which are open-ended on paper. ``atoms`` (per bin): bins that are one
+    value, whose mass is a step at their upper edge rather than spread over the bin.
     """
     if edges.size == 0:
         total = float(counts.sum())
         return np.where(points >= hi, total, 0.0) if total else np.zeros(points.shape)
     bounds = np.concatenate([[min(lo, edges[0])], edges, [max(hi, edges[-1])]])
     cum = np.concatenate([[0.0], np.cumsum(counts, dtype=np.float64)])
-    # the first bucket starts at lo (nothing below), the last ends at hi
-    return np.interp(points, bounds, cum, left=0.0, right=float(cum[-1]))
+    if atoms is None or not atoms.any():
+        # the first bucket starts at lo (nothing below), the last ends at hi
+        return np.interp(points, bounds, cum, left=0.0, right=float(cum[-1]))
+    lower, upper = bounds[:-1].copy(), bounds[1:]
+    single = np.zeros(lower.size, dtype=bool)
+    single[:atoms.size] = atoms
+    lower[single] = upper[single]  # a zero-width bucket: np.interp never lands inside it
+    xp = np.empty(2 * lower.size)
+    xp[0::2], xp[1::2] = lower, upper
+    fp = np.empty(2 * lower.size)
+    fp[0::2], fp[1::2] = cum[:-1], cum[1:]
+    return np.interp(points, xp, fp, left=0.0, right=float(cum[-1]))
 
 
 def rebin(edges: np.ndarray, counts: np.ndarray, sums: np.ndarray, lo: float, hi: float,
-          new_edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Move a histogram onto other edges (approximate inside buckets; used for foreign grids only)."""
-    cum = cdf_at(edges, counts, lo, hi, new_edges)
+          new_edges: np.ndarray, atoms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Move a histogram onto other edges (approximate inside buckets, exact for atoms; foreign grids only)."""
+    cum = cdf_at(edges, counts, lo, hi, new_edges, atoms)
     total = float(counts.sum())
     # round the cumulative counts, not the bucket counts: the total is kept and no bucket goes negative
     whole = np.rint(np.concatenate([[0.0], np.minimum(cum, total), [total]]))

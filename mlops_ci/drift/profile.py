@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mlops_ci.drift import histogram as H
 from mlops_ci.errors import BadInput
 
 FORMAT = "mlops-ci/drift-profile"
@@ -70,7 +69,9 @@ class NumericStats:
     min: float = math.nan
     max: float = math.nan
     mean: float = math.nan
-    m2: float = 0.0  # sum of squared deviations from the mean
+    m2: float = 0.0  # sum of squared deviations from the mean, in units of m2_scale**2
+    #: a power of two, 1.0 unless the values are so large (beyond ~1e144) that squares would overflow
+    m2_scale: float = 1.0
     #: exact value counts while the column has few distinct values (None beyond the cap)
     distinct_values: np.ndarray | None = field(default_factory=lambda: np.zeros(0))
     distinct_counts: np.ndarray | None = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -79,7 +80,7 @@ class NumericStats:
     @property
     def std(self) -> float:
         """Population standard deviation (ddof=0, as numpy and Evidently use)."""
-        return math.sqrt(self.m2 / self.count) if self.count else math.nan
+        return math.sqrt(self.m2 / self.count) * self.m2_scale if self.count else math.nan
 
     @property
     def non_finite(self) -> int:
@@ -141,9 +142,15 @@ class Profile:
     source: str | None = None
     created_by: str = ""
     version: int = VERSION
+    #: fingerprints of the partitions a merged profile was made of (empty: this profile is one partition)
+    parts: tuple[str, ...] = ()
 
     def column(self, name: str) -> ColumnProfile | None:
         return self.columns.get(name)
+
+    def partitions(self) -> tuple[str, ...]:
+        """The partitions this profile describes: its own fingerprint, or those it was merged from."""
+        return self.parts or (fingerprint(self),)
 
 
 # --------------------------------------------------------------------------- serialisation
@@ -169,6 +176,17 @@ def _unnum(x: float | str) -> float:
     return float(x)
 
 
+def _m2_fields(n: NumericStats) -> dict[str, Any]:
+    """``m2`` as readers of version 1 expect it; rescaled moments of huge values in extra fields.
+
+    A reader that does not know ``m2_scale`` sees ``m2: "inf"`` — the overflow it would have
+    computed itself — rather than a rescaled number it would misread as the real one.
+    """
+    if n.m2_scale == 1.0:
+        return {"m2": _num(n.m2)}
+    return {"m2": "inf", "m2_scaled": _num(n.m2), "m2_scale": n.m2_scale}
+
+
 def to_dict(profile: Profile) -> dict[str, Any]:
     from mlops_ci import __version__
 
@@ -179,7 +197,7 @@ def to_dict(profile: Profile) -> dict[str, Any]:
             n = col.numeric
             entry["numeric"] = {
                 "count": n.count, "nulls": n.nulls, "nan": n.nan, "posinf": n.posinf, "neginf": n.neginf,
-                "min": _num(n.min), "max": _num(n.max), "mean": _num(n.mean), "m2": _num(n.m2),
+                "min": _num(n.min), "max": _num(n.max), "mean": _num(n.mean), **_m2_fields(n),
                 "distinct_values": _arr(n.distinct_values), "distinct_counts": _arr(n.distinct_counts),
                 "histogram": None if n.histogram is None else {
                     "edges": _arr(n.histogram.edges), "counts": _arr(n.histogram.counts),
@@ -191,9 +209,26 @@ def to_dict(profile: Profile) -> dict[str, Any]:
             entry["categorical"] = {"count": c.count, "nulls": c.nulls, "values": c.values, "counts": c.counts,
                                     "other": c.other, "cardinality": c.cardinality}
         cols.append(entry)
-    return {"format": FORMAT, "version": profile.version, "created_by": profile.created_by or f"mlops-ci {__version__}",
-            "rows": profile.rows, "bins": profile.bins, "top_k": profile.top_k, "source": profile.source,
-            "columns": cols}
+    out = {"format": FORMAT, "version": profile.version, "created_by": profile.created_by or f"mlops-ci {__version__}",
+           "rows": profile.rows, "bins": profile.bins, "top_k": profile.top_k, "source": profile.source,
+           "columns": cols}
+    if profile.parts:  # an optional key: readers of version 1 that predate it ignore it
+        out["parts"] = list(profile.parts)
+    return out
+
+
+def fingerprint(profile: Profile) -> str:
+    """What identifies a partition's profile: a hash of its content (not of who wrote it, nor when).
+
+    The same data profiled twice — the same file passed twice to ``profile merge``, or rebuilt
+    by another mlops-ci version — has the same fingerprint; that is how a merge refuses to count
+    a partition twice.
+    """
+    import hashlib
+
+    data = to_dict(replace(profile, parts=()))
+    data.pop("created_by", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def from_dict(data: Any, where: str = "profile") -> Profile:
@@ -217,7 +252,8 @@ def from_dict(data: Any, where: str = "profile") -> Profile:
                 col.numeric = NumericStats(
                     count=int(n["count"]), nulls=int(n["nulls"]), nan=int(n["nan"]), posinf=int(n["posinf"]),
                     neginf=int(n["neginf"]), min=_unnum(n["min"]), max=_unnum(n["max"]), mean=_unnum(n["mean"]),
-                    m2=_unnum(n["m2"]), distinct_values=_unarr(n.get("distinct_values")),
+                    m2=_unnum(n.get("m2_scaled", n["m2"])), m2_scale=float(n.get("m2_scale", 1.0)),
+                    distinct_values=_unarr(n.get("distinct_values")),
                     distinct_counts=_unarr(n.get("distinct_counts")),
                     histogram=None if h is None else Histogram(_unarr(h["edges"]), _unarr(h["counts"]),
                                                                _unarr(h["sums"]), _unarr(h.get("atoms")),
@@ -230,7 +266,8 @@ def from_dict(data: Any, where: str = "profile") -> Profile:
             columns[col.name] = col
         return Profile(rows=int(data["rows"]), columns=columns, bins=int(data.get("bins", 1000)),
                        top_k=int(data.get("top_k", 1000)), source=data.get("source"),
-                       created_by=str(data.get("created_by", "")), version=version)
+                       created_by=str(data.get("created_by", "")), version=version,
+                       parts=tuple(str(p) for p in data.get("parts") or ()))
     except (KeyError, TypeError, ValueError) as exc:
         raise BadInput(f"{where}: damaged drift profile ({type(exc).__name__}: {exc})",
                        hint="Rebuild it with `mlops-ci profile build`.") from None
@@ -265,95 +302,42 @@ def looks_like_profile(head: bytes) -> bool:
     return head[:2] == b"\x1f\x8b" or head.lstrip()[:1] == b"{"
 
 
-# --------------------------------------------------------------------------- merging
-def merge_numeric(a: NumericStats, b: NumericStats, bins: int, cap: int) -> NumericStats:
-    """Exact for counts, min/max and moments (Chan et al.); histograms as in :func:`merge_histograms`."""
-    n = a.count + b.count
-    if a.count == 0 or b.count == 0:
-        mean, m2 = (b.mean, b.m2) if a.count == 0 else (a.mean, a.m2)
-    else:
-        delta = b.mean - a.mean
-        mean = a.mean + delta * b.count / n
-        m2 = a.m2 + b.m2 + delta * delta * a.count * b.count / n
-    values, counts = merge_distinct(a.distinct_values, a.distinct_counts, b.distinct_values, b.distinct_counts, cap)
-    return NumericStats(
-        count=n, nulls=a.nulls + b.nulls, nan=a.nan + b.nan, posinf=a.posinf + b.posinf, neginf=a.neginf + b.neginf,
-        min=float(np.fmin(a.min, b.min)), max=float(np.fmax(a.max, b.max)), mean=mean if n else math.nan, m2=m2,
-        distinct_values=values, distinct_counts=counts,
-        histogram=merge_histograms(a, b, bins))
+# --------------------------------------------------------------------------- merging (helpers; see merge.py)
+def combine_moments(n_a: int, mean_a: float, m2_a: float, scale_a: float, n_b: int, mean_b: float, m2_b: float,
+                    scale_b: float) -> tuple[int, float, float, float]:
+    """Chan et al.'s pairwise update of (count, mean, m2, scale); ``m2`` is in units of ``scale**2``.
+
+    The result takes the larger of the two scales (powers of two), so squared deviations of
+    values near the top of the float range are never formed unscaled.
+    """
+    if n_b == 0:
+        return n_a, mean_a, m2_a, scale_a
+    if n_a == 0:
+        return n_b, mean_b, m2_b, scale_b
+    n = n_a + n_b
+    scale = max(scale_a, scale_b)
+    delta = mean_b / scale - mean_a / scale
+    m2 = m2_a * (scale_a / scale) ** 2 + m2_b * (scale_b / scale) ** 2 + delta * delta * n_a * n_b / n
+    mean = mean_a + (delta * n_b / n) * scale
+    return n, mean, m2, scale
 
 
 def merge_distinct(va: np.ndarray | None, ca: np.ndarray | None, vb: np.ndarray | None, cb: np.ndarray | None,
                    cap: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Exact value counts of both sides, or (None, None) beyond ``cap`` distinct values (sort-based:
+    ``np.unique`` would import ``numpy.ma``, ~7 ms of start-up)."""
     if va is None or vb is None or ca is None or cb is None:
         return None, None
-    values, inverse = np.unique(np.concatenate([va, vb]), return_inverse=True)
-    if values.size > cap:
+    values = np.concatenate([va, vb])
+    counts = np.concatenate([ca, cb]).astype(np.int64)
+    if values.size == 0:
+        return values.astype(np.float64), counts
+    order = np.argsort(values, kind="stable")
+    values, counts = values[order], counts[order]
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    if starts.size > cap:
         return None, None
-    return values, np.bincount(inverse, weights=np.concatenate([ca, cb]), minlength=values.size).astype(np.int64)
-
-
-def merge_histograms(a: NumericStats, b: NumericStats, bins: int) -> Histogram | None:
-    """Same grid: exact sum. Different grids: both moved onto the union of edges, then regrouped.
-
-    Profiles built on the same layout (what :func:`mlops_ci.drift.builder.build_profile`
-    and the distributed builder do for partitions) merge exactly. Otherwise each
-    side is interpolated inside its own bins, so the merged CDF is off by at most
-    one bin of either input at any point (KS error <= 2/bins).
-    """
-    ha, hb = a.histogram, b.histogram
-    if ha is None or a.count == 0:
-        return hb
-    if hb is None or b.count == 0:
-        return ha
-    if ha.edges.shape == hb.edges.shape and np.array_equal(ha.edges, hb.edges):
-        atoms = None if ha.atoms is None or hb.atoms is None else ha.atoms & hb.atoms
-        return Histogram(ha.edges.copy(), ha.counts + hb.counts, ha.sums + hb.sums, atoms)
-    hi = float(np.fmax(a.max, b.max))
-    edges = np.union1d(ha.edges, hb.edges)
-    ca, sa = H.rebin(ha.edges, ha.counts, ha.sums, a.min, a.max, edges)
-    cb, sb = H.rebin(hb.edges, hb.counts, hb.sums, b.min, b.max, edges)
-    counts, sums = ca + cb, sa + sb
-    return regroup(edges, counts, sums, (a.count + b.count) / bins, hi)
-
-
-def regroup(edges: np.ndarray, counts: np.ndarray, sums: np.ndarray, threshold: float, hi: float) -> Histogram:
-    """Coalesce adjacent buckets while they hold at most ``threshold`` values together."""
-    c, s = counts[:-1], sums[:-1]
-    keep_edges, keep_c, keep_s = [], [], []
-    acc_c, acc_s = 0, 0.0
-    for i in range(c.size):
-        if acc_c and acc_c + c[i] > threshold:
-            keep_edges.append(edges[i - 1])
-            keep_c.append(acc_c)
-            keep_s.append(acc_s)
-            acc_c, acc_s = 0, 0.0
-        acc_c += int(c[i])
-        acc_s += float(s[i])
-    keep_edges.append(min(edges[-1], hi) if edges.size else hi)
-    keep_c.append(acc_c)
-    keep_s.append(acc_s)
-    return Histogram(np.asarray(keep_edges, dtype=np.float64),
-                     np.append(np.asarray(keep_c, dtype=np.int64), int(counts[-1])),
-                     np.append(np.asarray(keep_s), float(sums[-1])), None)
-
-
-def merge_categorical(a: CategoricalStats, b: CategoricalStats, top_k: int, max_categories: int) -> CategoricalStats:
-    """Exact while both sides kept every value; otherwise the lumped "other" counts add up."""
-    if a.high_cardinality or b.high_cardinality:
-        return CategoricalStats(count=a.count + b.count, nulls=a.nulls + b.nulls, cardinality=None,
-                                other=a.count + b.count)
-    merged: dict[Any, int] = dict(zip(a.values, a.counts))
-    for v, c in zip(b.values, b.counts):
-        merged[v] = merged.get(v, 0) + c
-    complete = a.other == 0 and b.other == 0
-    cardinality: int | None = len(merged) if complete else max(len(merged), a.cardinality or 0, b.cardinality or 0)
-    if cardinality is not None and cardinality > max_categories:
-        return CategoricalStats(count=a.count + b.count, nulls=a.nulls + b.nulls, cardinality=None,
-                                other=a.count + b.count)
-    values, counts, rest = top_values(merged, top_k)
-    return CategoricalStats(count=a.count + b.count, nulls=a.nulls + b.nulls, values=values, counts=counts,
-                            other=rest + a.other + b.other, cardinality=cardinality)
+    return values[starts], np.add.reduceat(counts, starts).astype(np.int64)
 
 
 def top_values(counts: dict[Any, int], top_k: int) -> tuple[list[Any], list[int], int]:
@@ -361,41 +345,3 @@ def top_values(counts: dict[Any, int], top_k: int) -> tuple[list[Any], list[int]
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(type(kv[0]).__name__), str(kv[0])))
     head = ordered[:top_k]
     return [k for k, _ in head], [int(v) for _, v in head], int(sum(v for _, v in ordered[top_k:]))
-
-
-def _with_nulls(col: ColumnProfile, nulls: int) -> ColumnProfile:
-    """``col`` plus ``nulls`` more null rows (merged with an all-null partition of the same column)."""
-    out = replace(col)
-    if col.numeric is not None:
-        out.numeric = replace(col.numeric, nulls=col.numeric.nulls + nulls)
-    elif col.categorical is not None:
-        out.categorical = replace(col.categorical, nulls=col.categorical.nulls + nulls)
-    else:
-        out.numeric = NumericStats(nulls=nulls)
-    return out
-
-
-def merge_profiles(a: Profile, b: Profile, *, max_categories: int = 100_000, distinct_cap: int = 64) -> Profile:
-    """The profile of the union of two partitions (see :func:`merge_histograms` for the one approximate part)."""
-    if a.bins != b.bins:
-        raise BadInput(f"cannot merge profiles built with different resolutions ({a.bins} and {b.bins} bins)")
-    if list(a.columns) != list(b.columns):
-        missing = sorted(set(a.columns) ^ set(b.columns))
-        raise BadInput(f"cannot merge profiles of different schemas (columns only on one side: {', '.join(missing)})")
-    columns: dict[str, ColumnProfile] = {}
-    for name, ca in a.columns.items():
-        cb = b.columns[name]
-        if ca.kind == "empty" or cb.kind == "empty":  # a partition where the column had no value at all
-            columns[name] = _with_nulls(cb if ca.kind == "empty" else ca, a.rows if ca.kind == "empty" else b.rows)
-            continue
-        if ca.kind != cb.kind:
-            raise BadInput(f"cannot merge profiles: column '{name}' is {ca.kind} ({ca.dtype}) on one side and "
-                           f"{cb.kind} ({cb.dtype}) on the other")
-        merged = replace(ca)
-        if ca.numeric is not None and cb.numeric is not None:
-            merged.numeric = merge_numeric(ca.numeric, cb.numeric, a.bins, distinct_cap)
-        if ca.categorical is not None and cb.categorical is not None:
-            merged.categorical = merge_categorical(ca.categorical, cb.categorical, a.top_k, max_categories)
-        columns[name] = merged
-    return Profile(rows=a.rows + b.rows, columns=columns, bins=a.bins, top_k=a.top_k,
-                   source=a.source if a.source == b.source else None, created_by=a.created_by)

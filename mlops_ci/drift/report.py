@@ -30,9 +30,10 @@ from mlops_ci.drift.contracts import ContractResult
 FORMAT = "mlops-ci/drift-report"
 VERSION = 1
 
-TEST_NAMES = {"ks": "K-S p-value", "wasserstein": "Wasserstein distance (normed)",
-              "jensenshannon": "Jensen-Shannon distance", "psi": "PSI", "chi2": "chi-square p-value",
-              "ztest": "Z-test p-value"}
+#: What ``statistic`` is, per test (the p-value of KS, chi² and Z is ``p_value``, labelled as such).
+TEST_NAMES = {"ks": "KS statistic", "wasserstein": "Wasserstein distance (normed)",
+              "jensenshannon": "Jensen-Shannon distance", "psi": "PSI", "chi2": "chi-square statistic",
+              "ztest": "Z statistic"}
 
 
 @dataclass

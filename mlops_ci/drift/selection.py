@@ -40,6 +40,9 @@ class Choice:
     method: str | None
     threshold: float | None
     reason: str
+    #: the test that was asked for but does not apply to this column (reported, so no column goes
+    #: untested silently: `--method ks` on a categorical column)
+    not_applicable: str | None = None
 
 
 def column_rule(config: DriftConfig, name: str) -> ColumnRule | None:
@@ -134,9 +137,11 @@ def choose(config: DriftConfig, ref: ColumnProfile, cur: ColumnProfile) -> Choic
         method = auto_method(column_type, ref.valid, values)
         why += f"; auto: {ref.valid:,} reference values, {values if values is not None else 'many'} distinct"
     if method in ("ks", "wasserstein") and column_type == "categorical":
-        return Choice(None, None, None, f"{method} needs a numeric column")
+        return Choice(column_type, None, None, f"{method} needs a numeric column: this categorical column is "
+                      "not tested", not_applicable=method)
     if method == "ztest" and values is not None and values > 2:
-        return Choice(None, None, None, f"Z-test needs a binary column ({values} distinct values)")
+        return Choice(column_type, None, None, f"Z-test needs a binary column ({values} distinct values): "
+                      "not tested", not_applicable=method)
     if rule is not None and rule.threshold is not None:
         threshold = rule.threshold
     elif type_rule.threshold is not None:

@@ -196,7 +196,7 @@ def test_github_actions_outputs_and_summary(data, capsys, monkeypatch, tmp_path)
     outputs = output.read_text()
     assert "dataset-drift=true\n" in outputs and "drift-share=0.8000\n" in outputs
     assert f"report-json={tmp_path / 'o' / 'drift.json'}\n" in outputs
-    assert summary.read_text().startswith("### 🔴 Data drift: **dataset drift**")
+    assert summary.read_text().startswith("## 🔴 Data drift: **dataset drift**")  # a summary part starts at h2
     assert "::error title=mlops-ci::dataset drift: 4 of 5 columns drifted" in out
     assert "mlops-ci: error: dataset drift: 4 of 5 columns drifted (share 0.80 >= 0.50)" in err
 
@@ -211,6 +211,14 @@ def test_profile_merge_command(data, capsys):
     code, out, _ = run(capsys, "drift", "-r", str(data / "m.json"), "-c", str(data / "same.parquet"),
                        "--format", "json", "--out", str(data / "o"))
     assert code == 0 and json.loads(out)["n_drifted"] == 0
+    # issue 14: any order gives the same file; a partition given twice is refused, nothing written
+    assert run(capsys, "profile", "merge", str(data / "p1.json"), str(data / "p0.json"), "-o",
+               str(data / "m10.json"))[0] == 0
+    assert (data / "m10.json").read_bytes() == (data / "m.json").read_bytes()
+    code, _, err = run(capsys, "profile", "merge", str(data / "m.json"), str(data / "p1.json"), "-o",
+                       str(data / "twice.json"))
+    assert code == 2 and f"{data / 'p1.json'}: describes a partition already in {data / 'm.json'}" in err
+    assert not (data / "twice.json").exists()
 
 
 def test_reference_read_from_a_dvc_revision(tmp_path, capsys):

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from mlops_ci.adapters.datasets import from_table
+from mlops_ci.drift import merge as M
 from mlops_ci.drift import profile as P
 from mlops_ci.drift.builder import BuildOptions, ProfileBuilder, build_profile
 from mlops_ci.errors import BadInput
@@ -82,7 +83,7 @@ def test_partition_states_merge_into_the_profile_of_the_union():
 def test_merging_independent_profiles_is_exact_where_it_can_be_and_keeps_verdicts():
     a, b = frame(25_000, 3), frame(35_000, 4)
     union = profile_of(pd.concat([a, b], ignore_index=True))
-    merged = P.merge_profiles(profile_of(a), profile_of(b))
+    merged = M.merge_profiles(profile_of(a), profile_of(b))
     assert merged.rows == union.rows
     for name, cu in union.columns.items():
         cm = merged.columns[name]
@@ -111,11 +112,54 @@ def test_merging_independent_profiles_is_exact_where_it_can_be_and_keeps_verdict
 
 
 def test_identical_grids_merge_exactly():
-    df = frame(10_000, 6)
-    p = profile_of(df)
-    doubled = P.merge_profiles(p, p)
-    h, hd = p.columns["x"].numeric.histogram, doubled.columns["x"].numeric.histogram
-    assert np.array_equal(hd.edges, h.edges) and np.array_equal(hd.counts, 2 * h.counts)
+    """Partitions whose grids coincide (here: every one of 7 values is a bin of its own) add up exactly."""
+    rng = np.random.default_rng(6)
+    a, b = (pd.DataFrame({"x": rng.integers(0, 7, n).astype(float)}) for n in (10_000, 7_000))
+    pa_, pb = profile_of(a), profile_of(b)
+    merged = M.merge_profiles(pa_, pb)
+    h, ha, hb = merged.columns["x"].numeric.histogram, pa_.columns["x"].numeric.histogram, \
+        pb.columns["x"].numeric.histogram
+    assert np.array_equal(h.edges, ha.edges) and np.array_equal(ha.edges, hb.edges)
+    assert np.array_equal(h.counts, ha.counts + hb.counts) and np.array_equal(h.counts[:-1], np.bincount(
+        np.concatenate([a["x"], b["x"]]).astype(int), minlength=7))
+
+
+def test_merge_does_not_depend_on_the_order_and_keeps_a_two_bin_bound():
+    """Issue 14: `profile merge` gives the same profile for any order of its inputs (bytes, not just verdicts)."""
+    import itertools
+
+    parts = [frame(8000, 30), frame(11_000, 31, shift=0.2), frame(5000, 32, shift=-0.1)]
+    profiles = [profile_of(df) for df in parts]
+    results = {P.dumps(M.merge_all([profiles[i] for i in order])) for order in itertools.permutations(range(3))}
+    assert len(results) == 1
+    merged = P.loads(results.pop())
+    union = profile_of(pd.concat(parts, ignore_index=True))
+    assert merged.rows == union.rows and sorted(merged.parts) == sorted(p.partitions()[0] for p in profiles)
+    from mlops_ci.drift.histogram import cdf_at
+    for name in ("x", "big", "spike"):
+        nu, nm = union.columns[name].numeric, merged.columns[name].numeric
+        grid = np.linspace(nu.min, nu.max, 801)
+        cu = cdf_at(nu.histogram.edges, nu.histogram.counts, nu.min, nu.max, grid) / nu.count
+        cm = cdf_at(nm.histogram.edges, nm.histogram.counts, nm.min, nm.max, grid) / nm.count
+        assert np.max(np.abs(cu - cm)) <= 2 / union.bins + 1e-9, name  # one regrouping, whatever the count
+        assert nm.count == nu.count and nm.mean == pytest.approx(nu.mean, rel=1e-12, abs=1e-12)
+
+
+def test_merge_refuses_the_same_partition_twice():
+    """Issue 14: the same profile (or the same data profiled again) is refused, also inside a merged profile."""
+    df_a, df_b = frame(4000, 33), frame(3000, 34)
+    a, b = profile_of(df_a), profile_of(df_b)
+    with pytest.raises(BadInput, match="a.json: describes a partition already in a-copy.json"):
+        M.merge_all([a, P.loads(P.dumps(a))], ["a-copy.json", "a.json"])
+    rebuilt = profile_of(df_a)
+    rebuilt.created_by = "mlops-ci 9.9"  # who wrote it does not make it another partition
+    with pytest.raises(BadInput, match="would count its rows twice"):
+        M.merge_profiles(a, rebuilt)
+    ab = P.loads(P.dumps(M.merge_profiles(a, b)))  # the merged profile remembers its partitions
+    with pytest.raises(BadInput, match="already in"):
+        M.merge_all([ab, b], ["ab.json", "b.json"])
+    c = profile_of(frame(2000, 35))
+    assert M.merge_all([ab, c]).rows == 9000
 
 
 def test_bins_hold_at_most_one_thousandth_and_atoms_stand_alone():
@@ -205,10 +249,11 @@ def test_merging_a_part_where_a_column_has_no_value():
     full = pa.table({"v": rng.normal(size=500), "s": pa.array(rng.choice(["a", "b"], 500))})
     empty = pa.table({"v": pa.nulls(300), "s": pa.nulls(300)})
     for a, b in ((full, empty), (empty, full)):
-        merged = P.merge_profiles(profile_of(a), profile_of(b))
+        merged = M.merge_profiles(profile_of(a), profile_of(b))
         v, s = merged.columns["v"], merged.columns["s"]
         assert merged.rows == 800
         assert (v.dtype, v.kind, s.dtype, s.kind) == ("double", "numeric", "string", "categorical")
         assert (v.nulls, v.valid, s.nulls, s.valid) == (300, 500, 300, 500)
-    both = P.merge_profiles(profile_of(empty), profile_of(empty)).columns["v"]
-    assert (both.dtype, both.kind, both.nulls) == ("null", "empty", 600)
+    other_empty = pa.table({"v": pa.nulls(200), "s": pa.nulls(200)})
+    both = M.merge_profiles(profile_of(empty), profile_of(other_empty)).columns["v"]
+    assert (both.dtype, both.kind, both.nulls) == ("null", "empty", 500)

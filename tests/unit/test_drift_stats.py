@@ -126,3 +126,31 @@ def test_psi_fills_empty_bins_like_evidently():
     c = np.array([0.25, 0.5, 0.25])
     rf = np.array([0.5, 0.5, 0.0001])
     assert S.psi(r, c) == pytest.approx(float(np.sum((rf - c) * np.log(rf / c))))
+
+
+def test_huge_values_are_tested_on_rescaled_moments_never_reported_as_nan():
+    """Issue 14: values ~1e160 overflow squared deviations; the std and the verdict stay right."""
+    import json
+
+    from mlops_ci.drift import profile as P
+    from tests.unit.drift_helpers import drift_of
+
+    rng = np.random.default_rng(11)
+    for scale in (1e160, 1e300):
+        ref = pd.DataFrame({"x": rng.normal(0, 1, 20_000) * scale, "y": rng.normal(5, 1, 20_000) * scale})
+        cur = pd.DataFrame({"x": rng.normal(0.5, 1, 20_000) * scale, "y": rng.normal(5, 1, 20_000) * scale})
+        report = drift_of(ref, cur)
+        x, y = report.columns
+        exact = stats.wasserstein_distance(ref.x / scale, cur.x / scale) / np.std(ref.x / scale)
+        assert x.status == "tested" and x.drifted and x.statistic == pytest.approx(exact, abs=0.01)
+        assert y.status == "tested" and not y.drifted and y.statistic < 0.05
+        assert x.reference["std"] == pytest.approx(np.std(ref.x / scale) * scale, rel=1e-9)
+        stored = P.dumps(profile_of(ref))
+        column = json.loads(stored)["columns"][0]["numeric"]
+        assert column["m2"] == "inf" and column["m2_scale"] > 1  # what a reader without rescaling would see
+        assert P.loads(stored).columns["x"].numeric.std == pytest.approx(x.reference["std"], rel=1e-12)
+    # near the top of the float range bin sums overflow: the column is reported as not testable, not as stable
+    ref = pd.DataFrame({"x": rng.uniform(1, 1.5, 5000) * 1e307})
+    cur = pd.DataFrame({"x": rng.uniform(1.2, 1.7, 5000) * 1e307})
+    (col,) = drift_of(ref, cur).columns
+    assert col.status == "skipped" and "could not be computed" in col.reason and not col.drifted
