@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlops_ci import render
-from mlops_ci.gpu import GpuProbe
+from mlops_ci.gpu import GpuProbe, XidEvent, xid_warnings
 
 GIB = 1024 ** 3
 
@@ -43,6 +43,17 @@ class CacheFacts:
 
 
 @dataclass
+class KernelLog:
+    """What the kernel log says about the GPUs: the driver's Xid error reports since boot."""
+
+    readable: bool
+    #: Why it could not be read (containers usually cannot): then Xid errors are not checked.
+    note: str = ""
+    xid: list[XidEvent] = field(default_factory=list)
+    uptime_s: float | None = None
+
+
+@dataclass
 class DoctorReport:
     gpu: GpuProbe
     gpu_required: bool
@@ -52,6 +63,7 @@ class DoctorReport:
     min_free_bytes: int = 0
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    kernel: KernelLog | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,13 +74,20 @@ class DoctorReport:
                 "gpu_required": self.gpu_required, "labels": list(self.labels), "gpu": self.gpu.to_dict(),
                 "disk": [{"role": role, **asdict(d)} for role, d in self.disks],
                 "dvc_cache": asdict(self.cache) if self.cache else None,
-                "min_free_bytes": self.min_free_bytes}
+                "min_free_bytes": self.min_free_bytes,
+                "kernel_log": asdict(self.kernel) if self.kernel else None}
 
 
 def diagnose(gpu: GpuProbe, *, required_by: str | None, labels: list[str], disks: list[tuple[str, DiskUsage]],
-             cache: CacheFacts | None, min_free_bytes: int) -> DoctorReport:
-    """``required_by`` says why a GPU is needed (``--require-gpu``, ``runner label 'gpu'``), None if not."""
-    report = DoctorReport(gpu, required_by is not None, labels, disks, cache, min_free_bytes)
+             cache: CacheFacts | None, min_free_bytes: int, kernel: KernelLog | None = None) -> DoctorReport:
+    """``required_by`` says why a GPU is needed (``--require-gpu``, ``runner label 'gpu'``), None if not.
+
+    ``kernel``: the kernel log's Xid reports (only where an NVIDIA driver is there). An Xid is a
+    warning, never a failure: the log covers the whole boot, and a GPU reset since then does not
+    clear it; nvidia-smi's answer decides whether a GPU is usable now.
+    """
+    report = DoctorReport(gpu, required_by is not None, labels, disks, cache, min_free_bytes,
+                          kernel=kernel if gpu.found else None)
     if gpu.count == 0:
         reason = gpu.error or "; ".join(f"GPU {d.index} ({d.name}): {d.problem}" for d in gpu.devices) \
             or "nvidia-smi listed no GPU"
@@ -81,6 +100,8 @@ def diagnose(gpu: GpuProbe, *, required_by: str | None, labels: list[str], disks
             if device.problem:
                 report.warnings.append(f"GPU {device.index} ({device.name}) is not usable: {device.problem}")
     report.warnings.extend(f"nvidia-smi: {w}" for w in gpu.warnings)
+    if report.kernel is not None and report.kernel.readable:
+        report.warnings.extend(xid_warnings(report.kernel.xid, report.kernel.uptime_s))
 
     for role, usage in disks:
         if min_free_bytes and usage.free_bytes < min_free_bytes:
@@ -128,6 +149,10 @@ def render_markdown(report: DoctorReport) -> str:
     facts = [("Driver", gpu.driver_version), ("CUDA (driver)", gpu.cuda_version),
              ("GPU required", "yes" if report.gpu_required else "no"),
              ("Labels", ", ".join(f"`{label}`" for label in report.labels) if report.labels else None)]
+    if report.kernel is not None:
+        k = report.kernel
+        facts.append(("Kernel log", (f"{len(k.xid)} Xid error(s) since boot" if k.xid else "no Xid errors since boot")
+                      if k.readable else f"not readable ({k.note}): Xid errors not checked"))
     lines += [f"- **{name}**: {value}" for name, value in facts if value]
     if report.disks or report.cache:
         rows = [[role, f"`{d.path}`", _gib(d.free_bytes), _gib(d.total_bytes)] for role, d in report.disks]

@@ -221,3 +221,87 @@ def build_probe(*, found: bool, query_output: str = "", query_returncode: int | 
             device.problem = "nvidia-smi reports no data for this GPU"
     driver = next((d.driver_version for d in devices if d.driver_version), None) or driver_version(banner)
     return GpuProbe(devices, driver_version=driver, cuda_version=cuda_version(banner), warnings=warnings)
+
+
+# -- the kernel log: Xid errors ------------------------------------------------------------------
+
+#: "[ 1234.567890] NVRM: Xid (PCI:0000:3b:00): 79, pid=1234, name=python, GPU has fallen off the bus."
+_XID = re.compile(r"NVRM: Xid \((?P<pci>[^)]*)\): (?P<code>\d+)(?:,\s*(?P<rest>.*))?")
+_KERNEL_TIME = re.compile(r"^\s*\[\s*(?P<t>\d+(?:\.\d+)?)\]")
+#: What an Xid means for the next job, after NVIDIA's "Xid Errors" catalogue; True: the GPU needs a
+#: reset (or the machine a reboot) before it can be trusted again.
+XID_MEANINGS: dict[int, tuple[str, bool]] = {
+    13: ("graphics engine exception, usually a fault in the CUDA program (e.g. an out-of-bounds access)", False),
+    31: ("GPU memory page fault, usually the application's", False),
+    43: ("the GPU stopped processing after a fault in the application", False),
+    45: ("preemptive cleanup after an earlier error", False),
+    48: ("double-bit ECC error", True),
+    61: ("internal micro-controller breakpoint", True),
+    62: ("internal micro-controller halt", True),
+    63: ("ECC page retirement or row remapping recorded", False),
+    64: ("ECC page retirement or row remapping failed", True),
+    74: ("NVLink error", True),
+    79: ("the GPU has fallen off the bus", True),
+    92: ("high single-bit ECC error rate", False),
+    94: ("contained ECC error: the affected application was stopped", False),
+    95: ("uncontained ECC error", True),
+    119: ("GSP RPC timeout", True),
+    120: ("GSP error", True),
+}
+
+
+@dataclass
+class XidEvent:
+    code: int
+    #: The GPU's PCI address as the driver wrote it ("PCI:0000:3b:00").
+    pci: str
+    #: Seconds after boot (the kernel's timestamp), when the log has them.
+    at_s: float | None
+    meaning: str
+    #: The GPU needs a reset (or the machine a reboot) before it can be trusted.
+    fatal: bool
+    line: str
+
+
+def parse_xid(log: str) -> list[XidEvent]:
+    """Xid lines of a kernel log (`dmesg` output), oldest first."""
+    events = []
+    for line in log.splitlines():
+        match = _XID.search(line)
+        if not match:
+            continue
+        code = int(match["code"])
+        meaning, fatal = XID_MEANINGS.get(code, ("see NVIDIA's Xid catalogue", False))
+        stamp = _KERNEL_TIME.match(line)
+        events.append(XidEvent(code, match["pci"].strip(), float(stamp["t"]) if stamp else None, meaning, fatal,
+                               line.strip()[:300]))
+    return events
+
+
+def _ago(event: XidEvent, uptime_s: float | None) -> str:
+    if event.at_s is None or uptime_s is None or uptime_s < event.at_s:
+        return "since boot"
+    minutes = (uptime_s - event.at_s) / 60
+    return f"{minutes:.0f} min ago" if minutes < 120 else f"{minutes / 60:.0f} h ago"
+
+
+def xid_warnings(events: list[XidEvent], uptime_s: float | None = None) -> list[str]:
+    """One warning per GPU that logged a fatal Xid, one line for the rest."""
+    warnings = []
+    fatal: dict[str, XidEvent] = {}
+    for event in events:
+        if event.fatal:
+            fatal[event.pci] = event  # the latest per GPU
+    for pci, event in fatal.items():
+        warnings.append(f"kernel log: the GPU at {pci} logged Xid {event.code} ({event.meaning}) {_ago(event, uptime_s)}:"
+                        " it needs a reset (or the machine a reboot) before it can be trusted")
+    others = [e for e in events if not e.fatal]
+    if others:
+        counts: dict[int, int] = {}
+        for e in others:
+            counts[e.code] = counts.get(e.code, 0) + 1
+        latest = others[-1]
+        listed = ", ".join(f"Xid {code} × {n}" for code, n in sorted(counts.items()))
+        warnings.append(f"kernel log: {len(others)} other Xid error(s) since boot ({listed}); latest: Xid "
+                        f"{latest.code} ({latest.meaning}) on {latest.pci}, {_ago(latest, uptime_s)}")
+    return warnings

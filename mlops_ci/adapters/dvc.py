@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
@@ -29,6 +29,9 @@ from mlops_ci.metrics import parse_metrics
 from mlops_ci.repopath import require_inside
 from mlops_ci.repro import ReproLogParser, ReproResult
 from mlops_ci.yamlsource import safe_load, yaml_problem
+
+if TYPE_CHECKING:
+    from mlops_ci.watch import StageLimits
 
 log = logging.getLogger(__name__)
 
@@ -223,15 +226,23 @@ class DvcProject:
 
     def repro(self, targets: Iterable[str] = (), *, force: bool = False, keep_going: bool = False,
               pull: bool = False, pass_env: Sequence[str] = (),
-              echo: Callable[[str], None] | None = None) -> ReproResult:
+              echo: Callable[[str], None] | None = None, limits: "StageLimits | None" = None,
+              heartbeat_s: float | None = None, gpu_now: Callable[[], str | None] | None = None) -> ReproResult:
         """Run `dvc repro`; with ``pull``, outputs of stages found in the run-cache are fetched
         from the remote instead of being recomputed (that is what makes a fresh runner cheap).
 
         The stages see the environment without tokens, secrets and the runner's files, except
         what ``pass_env`` (names or globs) lets through; one line names what was withheld.
+
+        No stage can hang the job (:mod:`mlops_ci.adapters.supervise`, :mod:`mlops_ci.watch`): one
+        over its limit in ``limits`` is stopped with every process it started; a heartbeat line
+        (with ``gpu_now()``, the GPUs right now) comes at most every ``heartbeat_s`` seconds; and
+        processes a stage leaves running after DVC ends are stopped and named.
         """
+        from mlops_ci.adapters.supervise import run_supervised
         from mlops_ci.redact import Redactor
-        from mlops_ci.stage_env import scrub, withheld_line
+        from mlops_ci.stage_env import scrub, with_interpreter_on_path, withheld_line
+        from mlops_ci.watch import DEFAULT_HEARTBEAT_S, StageLimits, Stopped, Watchdog
 
         args = ["repro"]
         if pull:
@@ -242,21 +253,38 @@ class DvcProject:
             args.append("--keep-going")
         args.extend(targets)
         env, withheld = scrub(self._env(), pass_env)
+        env = with_interpreter_on_path(env)  # `python` in a stage is the interpreter with mlops-ci's packages
         if withheld:
             (echo or log.warning)(withheld_line(withheld))
         start = time.monotonic()
         parser = ReproLogParser(start)
+        watchdog = Watchdog(limits or StageLimits(), heartbeat_s or DEFAULT_HEARTBEAT_S, start=start)
+        stopped: list[Stopped] = []
+        say = echo or log.info
         log.debug("dvc %s", " ".join(args))
-        proc = subprocess.Popen(self._dvc(*args), cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, bufsize=1, env=env)
-        assert proc.stdout is not None
         redactor = Redactor.from_env(self.env)  # DVC's errors quote remote URLs, credentials included
-        for line in proc.stdout:
-            parser.feed(line, time.monotonic())
+
+        def on_line(line: str, now: float) -> None:
+            parser.feed(line, now)
             if echo:
-                echo(redactor.text(line.rstrip("\n")))
-        returncode = proc.wait()
-        return parser.finish(time.monotonic(), returncode)
+                echo(redactor.text(line))
+
+        def on_tick(now: float) -> bool:
+            phase = parser.phase()
+            if beat := watchdog.heartbeat(now, phase, gpu_now() if gpu_now else None):
+                say(beat)
+            if over := watchdog.overrun(now, phase):
+                stopped.append(over)
+                say(f"⛔ mlops-ci: {over.message}")
+                return True
+            return False
+
+        outcome = run_supervised(self._dvc(*args), cwd=self.root, env=env, on_line=on_line, on_tick=on_tick)
+        if outcome.leftovers:
+            say("⚠️ mlops-ci: a stage left processes running after `dvc repro` ended; they held its output "
+                "open and were stopped: " + "; ".join(outcome.leftovers))
+        return parser.finish(time.monotonic(), outcome.returncode, stopped=stopped[0] if stopped else None,
+                             leftovers=outcome.leftovers)
 
 
 _MD5 = re.compile(r"[0-9a-f]{32}")

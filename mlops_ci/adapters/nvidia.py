@@ -1,7 +1,8 @@
 """Runs `nvidia-smi` and hands its raw output to :mod:`mlops_ci.gpu`.
 
 Each call has a timeout: a GPU in a bad state can make nvidia-smi hang for
-minutes, and the doctor exists to fail fast. Only the first call (the CSV
+minutes, and the doctor exists to fail fast. The kernel log (`dmesg`) is read,
+when this machine lets us, for the driver's Xid error reports. Only the first call (the CSV
 query) matters; the banner (CUDA version), `-L` (MIG devices) and the MIG-mode
 query only add detail, so their failures are ignored.
 """
@@ -12,25 +13,63 @@ import logging
 import os
 import shutil
 import subprocess
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from mlops_ci.gpu import MIG_QUERY_ARGS, QUERY_ARGS, GpuProbe, build_probe
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 20.0
+#: How long a killed nvidia-smi is waited for before it is left behind.
+KILL_WAIT_S = 2.0
 
 
-def _run(binary: str, args: tuple[str, ...], env: Mapping[str, str], timeout: float) -> tuple[str, int | None]:
-    """(stdout + stderr, exit code); exit code None when it timed out or could not start."""
+def _run(binary: str, args: tuple[str, ...], env: Mapping[str, str], timeout: float,
+         popen: Callable[..., Any] = subprocess.Popen, name: str = "nvidia-smi") -> tuple[str, int | None]:
+    """(stdout + stderr, exit code); exit code None when it timed out or could not start.
+
+    A timed-out nvidia-smi is killed, but not waited for without end: one stuck in the driver
+    (uninterruptible sleep on a wedged GPU) ignores even SIGKILL, and `subprocess.run` would
+    then wait on it forever — the doctor hanging exactly when it is needed.
+    """
     try:
-        proc = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, env=dict(env),
-                              errors="replace")
-    except subprocess.TimeoutExpired:
-        return f"nvidia-smi {' '.join(args)} did not answer within {timeout:.0f} s (GPU or driver hung)", None
+        proc = popen([binary, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                     text=True, env=dict(env), errors="replace")
     except OSError as exc:
         return f"could not run {binary}: {exc}", None
-    return proc.stdout + proc.stderr, proc.returncode
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        try:
+            proc.wait(timeout=KILL_WAIT_S)
+            stuck = ""
+        except subprocess.TimeoutExpired:
+            stuck = "; it could not even be killed (stuck in the driver): the GPU needs a reset or the machine a reboot"
+        return f"{name} {' '.join(args)}".strip() + f" did not answer within {timeout:.0f} s (GPU or driver hung){stuck}", None
+    return out or "", proc.returncode
+
+
+def read_kernel_log(env: Mapping[str, str], timeout: float = 5.0) -> tuple[str | None, str]:
+    """(the kernel log, "") via `dmesg`, or (None, why it is not readable).
+
+    Containers (ARC runner pods) usually cannot read it; that only means no Xid check.
+    """
+    binary = shutil.which("dmesg", path=env.get("PATH"))
+    if binary is None:
+        return None, "dmesg is not on the PATH"
+    text, code = _run(binary, (), env, timeout, name="dmesg")
+    if code != 0:
+        first = next((line.strip() for line in text.splitlines() if line.strip()), f"exit code {code}")
+        return None, first[:200]
+    return text, ""
+
+
+def uptime_s() -> float | None:
+    try:
+        return float(open("/proc/uptime").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def probe_gpus(env: Mapping[str, str] | None = None, timeout: float = TIMEOUT_S) -> GpuProbe:

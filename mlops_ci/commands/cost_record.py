@@ -39,14 +39,26 @@ def gpu_facts(ws: "Workspace") -> tuple[int, list[str], list[str], str]:
     return probe.count, [d.name for d in probe.usable], [], "nvidia-smi"
 
 
-def add_cost(ws: "Workspace", result: "ReproResult", record: dict[str, Any]) -> CostEstimate:
-    """Put GPU-hours next to each stage's wall time in ``record`` (repro.json) and the estimate under "cost"."""
-    gpus, names, labels, source = gpu_facts(ws)
+def add_cost(ws: "Workspace", result: "ReproResult", record: dict[str, Any],
+             facts: tuple[int, list[str], list[str], str] | None = None, gpu_sampling: str | None = None
+             ) -> CostEstimate:
+    """Put GPU-hours next to each stage's wall time in ``record`` (repro.json) and the estimate under "cost".
+
+    ``facts``: :func:`gpu_facts`, when the caller already has them; ``gpu_sampling``: how the GPUs
+    were sampled during the run (or why not), the measured use being on the stages.
+    """
+    gpus, names, labels, source = facts or gpu_facts(ws)
+    usage = {s.name: s.gpu for s in result.stages if s.gpu is not None}
     cost = estimate([(s.name, s.status, s.seconds) for s in result.stages], result.seconds, gpus=gpus,
-                    config=ws.config.cost, labels=labels, gpu_names=names, gpu_source=source)
+                    config=ws.config.cost, labels=labels, gpu_names=names, gpu_source=source, usage=usage,
+                    gpu_sampling=gpu_sampling)
     record["gpus"] = gpus
     for stage, row in zip(record.get("stages", []), cost.stages):
         stage["gpu_hours"] = row.gpu_hours
     record["gpu_hours"] = cost.gpu_hours
+    if gpu_sampling is not None:
+        record["gpu_sampling"] = gpu_sampling
+    if cost.busy_gpu_hours is not None:
+        record["busy_gpu_hours"] = cost.busy_gpu_hours
     record["cost"] = cost.to_dict()
     return cost

@@ -46,6 +46,7 @@ def doctor(project_dir: str, config_path: str | None, labels: tuple[str, ...], r
     cache would make it fail later.
     """
     from mlops_ci.adapters import disk
+    from mlops_ci.adapters import nvidia
     from mlops_ci.adapters.nvidia import probe_gpus
     from mlops_ci.config import load_config
     from mlops_ci.doctor import GIB, diagnose, headline, render_markdown
@@ -67,8 +68,15 @@ def doctor(project_dir: str, config_path: str | None, labels: tuple[str, ...], r
     found = disk.find_dvc_cache(dvc_root, dvc_cache)
     cache = disk.inspect_cache(*found) if found else None
 
+    kernel = None
+    if gpu.found:  # the driver's Xid reports, where this machine lets us read the kernel log
+        from mlops_ci.doctor import KernelLog
+        from mlops_ci.gpu import parse_xid
+
+        log_text, why = nvidia.read_kernel_log(env)
+        kernel = KernelLog(log_text is not None, why, parse_xid(log_text or ""), nvidia.uptime_s())
     report = diagnose(gpu, required_by=gpu_required_by(wanted, require_gpu), labels=wanted, disks=disks,
-                      cache=cache, min_free_bytes=int(min_free_gb * GIB))
+                      cache=cache, min_free_bytes=int(min_free_gb * GIB), kernel=kernel)
     data = report.to_dict()
     click.echo(json.dumps(data, indent=2))
 

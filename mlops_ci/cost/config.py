@@ -34,11 +34,18 @@ class CostConfig(_Model):
     prices: dict[str, PriceEntry] = Field(default_factory=dict, description=(
         "Price per runner label or instance type, e.g. `gpu-a100: {cpu_per_hour: 1.10, gpu_per_hour: 2.95}`. "
         "Empty by default: docs/runners.md has example figures to adapt."))
+    cpu_runner: str | None = Field(None, description=(
+        "The `prices` entry of a CPU-only runner, for \"this stage would cost X on a CPU runner\" under a stage "
+        "that barely used its GPU. Default: the entry `default` when it prices no GPU."))
+    low_gpu_utilization: float = Field(10.0, ge=0, le=100, description=(
+        "Mean GPU utilisation (percent) under which the report says a stage did not need its GPU runner."))
 
     @model_validator(mode="after")
     def _runner_has_a_price(self) -> "CostConfig":
-        if self.runner is not None and self.runner not in self.prices:
-            known = ", ".join(self.prices) or "none"
-            raise PydanticCustomError("mlops_ci_config", f"runner: '{self.runner}' has no entry in cost.prices "
-                                                         f"(entries: {known})")
+        for key in ("runner", "cpu_runner"):
+            name = getattr(self, key)
+            if name is not None and name not in self.prices:
+                known = ", ".join(self.prices) or "none"
+                raise PydanticCustomError("mlops_ci_config", f"{key}: '{name}' has no entry in cost.prices "
+                                                             f"(entries: {known})")
         return self

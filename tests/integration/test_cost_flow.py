@@ -20,11 +20,12 @@ cost:
 """
 
 
-def gpu_env(dvc_repo, tmp_path) -> dict[str, str]:
+def gpu_env(dvc_repo, tmp_path, scenario: str = "t4-x4") -> dict[str, str]:
+    """The fake nvidia-smi on the PATH (no NVML here: without nvidia-ml-py, repro samples with it)."""
     from tests.integration.test_runner_doctor import FIXTURES
 
-    return {"PATH": fake_path(tmp_path, "t4-x4") + os.pathsep + dvc_repo.env["PATH"],
-            "FAKE_NVIDIA_SMI": str(FIXTURES / "t4-x4")}
+    return {"PATH": fake_path(tmp_path, scenario) + os.pathsep + dvc_repo.env["PATH"],
+            "FAKE_NVIDIA_SMI": str(FIXTURES / scenario)}
 
 
 def record(dvc_repo) -> dict:
@@ -48,6 +49,10 @@ def test_gpu_hours_and_cost_from_doctor_to_report(dvc_repo, tmp_path):
     assert (cost["runner"], cost["runner_reason"], cost["gpu_source"]) == ("gpu", "runner label", "doctor.json")
     assert cost["amount"] == pytest.approx(rec["seconds"] / 3600 * (0.6 + 4 * 2.5), abs=1e-5)
     assert cost["gpu_names"] == ["Tesla T4"] * 4
+    assert rec["gpu_sampling"].startswith("nvidia-smi --loop-ms") or rec["gpu_sampling"].startswith("NVML")
+    for stage in rec["stages"]:  # the recorded tick: 87 %, 0 %, 100 %, 0 % on four T4s
+        assert (stage["gpu"]["gpus"], stage["gpu"]["util_mean_pct"], stage["gpu"]["util_peak_pct"]) == (4, 46.8, 100)
+        assert (stage["gpu"]["mem_peak_mib"], stage["gpu"]["mem_total_mib"]) == (14021, 15360)
     summary = (dvc_repo.root / ".mlops-ci" / "out" / "summary.md").read_text()
     assert "**Cost**: ≈ " in summary and "EUR" in summary and "GPU-h on 4 GPUs" in summary
     outputs = json.loads((dvc_repo.root / ".mlops-ci" / "out" / "outputs.json").read_text())
@@ -99,3 +104,31 @@ def test_register_appends_cost_tags(dvc_repo, tmp_path):
     from mlops_ci.commands.register import cost_tags
 
     assert cost_tags(tmp_path / "no-such-dir") == {}
+
+
+def test_a_pipeline_that_barely_uses_its_gpu_is_told_what_a_cpu_runner_would_cost(dvc_repo, tmp_path):
+    dvc_repo.write(".mlops-ci.yml", "cost:\n  currency: EUR\n  cpu_runner: cpu\n  prices:\n"
+                                    "    gpu: {cpu_per_hour: 0.6, gpu_per_hour: 2.5}\n    cpu: {cpu_per_hour: 0.4}\n")
+    dvc_repo.commit("prices")
+    env = gpu_env(dvc_repo, tmp_path, "a100-x1")  # one A100 at 3 % utilisation
+    assert dvc_repo.mlops("runner", "doctor", "--labels", "gpu", "--min-free-gb", "0", env=env).returncode == 0
+    proc = dvc_repo.mlops("repro", "--no-push", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "GPU sampling: " in proc.stdout
+    rec = record(dvc_repo)
+    for stage in rec["stages"]:
+        assert (stage["gpu"]["util_mean_pct"], stage["gpu"]["mem_peak_mib"], stage["gpu"]["mem_total_mib"]) == \
+            (3.0, 1210, 81920)
+        assert stage["gpu"]["busy_gpu_seconds"] == pytest.approx(0.03 * stage["seconds"], abs=2e-3)
+    cost = rec["cost"]
+    assert [s["low_gpu"] for s in cost["stages"]] == [True, True, True]
+    assert all(s["cpu_runner_amount"] == pytest.approx(s["seconds"] / 3600 * 0.4, abs=1e-6) for s in cost["stages"])
+    assert rec["busy_gpu_hours"] == cost["busy_gpu_hours"] and cost["idle_gpu_amount"] > 0
+
+    report = dvc_repo.mlops("report", "--no-plots", env=env)
+    assert report.returncode == 0, report.stderr
+    body = (dvc_repo.root / ".mlops-ci" / "out" / "comment.md").read_text()
+    assert "| Stage | Status | Wall time | GPU util mean / peak | GPU memory peak | GPU-hours | Cost |" in body
+    assert "- ⚠️ **Barely used the GPU** (under 10 % of the time): `prepare` (" in body
+    assert "On a CPU runner (`cpu`, 0.40 EUR/h) these stages would cost" in body
+    assert "GPU-hours held by the stages were busy" in body and "the idle GPU time cost ≈" in body

@@ -98,6 +98,10 @@ def test_gpu_example_trains_and_reports_cost(tmp_path, torch_path):
     record = json.loads((out / "repro.json").read_text())
     assert [(s["name"], s["status"]) for s in record["stages"]] == [
         ("generate", "ran"), ("train", "ran"), ("evaluate", "ran")]
+    assert "stopped" not in record and "leftovers" not in record, "the example ends well inside its time limits"
+    assert "train: epoch 4/4 loss" in proc.stdout, "training reports each epoch in the live log"
+    if gpus:  # a GPU runner: the GPUs were sampled while the stages ran
+        assert record["gpu_sampling"] and record["stages"][1]["gpu"]["gpus"] == gpus
 
     trained = json.loads((repo.root / "models" / "train.json").read_text())
     assert trained["device"] == ("cuda" if cuda_available(repo) else "cpu")

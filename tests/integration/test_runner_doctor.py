@@ -66,7 +66,7 @@ def test_gpu_job_on_a_gpu_runner(tmp_path):
     outputs = parse_output_file((tmp_path / "output").read_text())
     assert outputs["gpu-count"] == "4" and outputs["cuda-version"] == "12.4" and outputs["ok"] == "true"
     summary = (tmp_path / "summary.md").read_text()
-    assert "### ✅ Runner doctor: 4 × Tesla T4" in summary
+    assert "## ✅ Runner doctor: 4 × Tesla T4" in summary  # a summary part starts at h2
     assert "| 2 | Tesla T4 | 14,021 / 15,360 MiB | 100 % |" in summary
 
 
@@ -161,3 +161,80 @@ def test_cache_of_a_dvc_project_in_a_subdirectory(tmp_path):
     (project / ".mlops-ci.yml").write_text("project:\n  dvc_rot: ml\n")
     bad = doctor(tmp_path, project=project, scenario="a100-x1")
     assert bad.returncode == 2 and "did you mean 'dvc_root'" in bad.stderr
+
+
+# -- the kernel log's Xid reports, and an nvidia-smi that even SIGKILL cannot stop -----------------
+
+KERNEL_LOGS = FIXTURES.parent / "kernel-log"
+
+
+def doctor_with_dmesg(tmp_path: Path, log: str, *args: str) -> subprocess.CompletedProcess[str]:
+    path = fake_path(tmp_path, "t4-x4")
+    shutil.copy(KERNEL_LOGS / "fake-dmesg", tmp_path / "bin" / "dmesg")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MLOPS_CI_", "RUNNER_"))}
+    env.update(PATH=path, FAKE_NVIDIA_SMI=str(FIXTURES / "t4-x4"), MLOPS_CI_OUT_DIR=str(tmp_path / "out"),
+               FAKE_DMESG=log if log == "denied" else str(KERNEL_LOGS / log),
+               GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(tmp_path / "output"),
+               GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
+    (tmp_path / "project").mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "mlops_ci", "runner", "doctor", "-C", str(tmp_path / "project"),
+                           "--min-free-gb", "0", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_xid_errors_in_the_kernel_log_are_reported(tmp_path):
+    proc = doctor_with_dmesg(tmp_path, "xid.txt", "--labels", "gpu")
+    assert proc.returncode == 0, proc.stderr  # the GPUs answer now: a warning, not a failure
+    data = json.loads(proc.stdout.split("\n::", 1)[0])
+    assert [e["code"] for e in data["kernel_log"]["xid"]] == [13, 43, 79] and data["kernel_log"]["readable"]
+    fatal = next(w for w in data["warnings"] if "Xid 79" in w)
+    assert fatal.startswith("kernel log: the GPU at PCI:0000:3b:00 logged Xid 79 (the GPU has fallen off the bus)")
+    assert fatal.endswith("it needs a reset (or the machine a reboot) before it can be trusted")
+    assert any(w.startswith("kernel log: 2 other Xid error(s) since boot (Xid 13 × 1, Xid 43 × 1)")
+               for w in data["warnings"])
+    assert "::warning title=runner doctor::kernel log: the GPU at PCI:0000:3b:00 logged Xid 79" in proc.stdout
+    assert "- **Kernel log**: 3 Xid error(s) since boot" in (tmp_path / "summary.md").read_text()
+
+
+def test_an_unreadable_kernel_log_is_a_note_not_a_warning(tmp_path):
+    proc = doctor_with_dmesg(tmp_path, "denied", "--labels", "gpu")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout.split("\n::", 1)[0])
+    assert data["kernel_log"] == {"readable": False, "note": "dmesg: read kernel buffer failed: Operation not "
+                                  "permitted", "xid": [], "uptime_s": data["kernel_log"]["uptime_s"]}
+    assert data["warnings"] == []
+    assert "- **Kernel log**: not readable (dmesg: read kernel buffer failed: Operation not permitted): Xid errors " \
+           "not checked" in (tmp_path / "summary.md").read_text()
+    (tmp_path / "cpu").mkdir()
+    no_driver = doctor(tmp_path / "cpu", scenario=None)
+    assert json.loads(no_driver.stdout)["kernel_log"] is None, "no NVIDIA driver: no Xid to look for"
+
+
+class StuckInTheDriver:
+    """An nvidia-smi in uninterruptible sleep: it ignores SIGKILL, so waiting for it never ends.
+
+    No test can put a real process in that state (it takes a wedged GPU driver), so this stands in
+    for `subprocess.Popen` with the two calls that block.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.killed = False
+
+    def communicate(self, timeout=None):
+        raise subprocess.TimeoutExpired("nvidia-smi", timeout)
+
+    def kill(self):
+        self.killed = True
+
+    def wait(self, timeout=None):
+        if timeout is None:
+            raise AssertionError("waited on an unkillable process without a timeout: the doctor would hang")
+        raise subprocess.TimeoutExpired("nvidia-smi", timeout)
+
+
+def test_nvidia_smi_stuck_in_the_driver_is_left_behind_not_waited_for():
+    from mlops_ci.adapters import nvidia
+
+    text, code = nvidia._run("/usr/bin/nvidia-smi", ("--query-gpu=name",), {}, 0.1, popen=StuckInTheDriver)
+    assert code is None
+    assert text == ("nvidia-smi --query-gpu=name did not answer within 0 s (GPU or driver hung); it could not even "
+                    "be killed (stuck in the driver): the GPU needs a reset or the machine a reboot")

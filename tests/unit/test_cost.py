@@ -101,3 +101,73 @@ def test_config_errors_name_file_line_and_key(text, line, key, fragment):
 def test_config_reads_the_table():
     cfg = parse_config("cost:\n  currency: EUR\n  prices:\n    g5.xlarge: {cpu_per_hour: 1.006}\n", "x.yml").cost
     assert cfg.currency == "EUR" and cfg.prices["g5.xlarge"].cpu_per_hour == 1.006
+
+
+# -- measured GPU use: busy vs held, idle cost, stages that did not need the GPU ------------------
+
+from mlops_ci.gpu_usage import StageGpu  # noqa: E402
+
+
+def gpu(util, seconds, gpus=2, mem=30000.0):
+    busy = None if util is None else util / 100 * seconds * gpus
+    return StageGpu(gpus=gpus, samples=3, util_mean_pct=util, util_peak_pct=None if util is None else util + 5,
+                    mem_peak_mib=mem, mem_total_mib=81920.0, gpu_seconds=gpus * seconds, busy_gpu_seconds=busy)
+
+
+USAGE = {"prepare": gpu(2.0, 36.0), "train": gpu(85.0, 1800.0), "evaluate": gpu(0.0, 3.6)}
+
+
+def test_measured_use_prices_the_idle_gpus_and_the_stages_that_did_not_need_them():
+    cost = estimate(STAGES, 1860.0, gpus=2, config=PRICES, labels=["gpu-a100"], usage=USAGE,
+                    gpu_sampling="NVML, every 1 s")
+    prepare, train, evaluate = cost.stages
+    assert (prepare.low_gpu, train.low_gpu, evaluate.low_gpu) == (True, False, False), \
+        "a stage restored from the run-cache computed nothing: no advice"
+    assert prepare.cpu_runner_amount == pytest.approx(36 / 3600 * 0.5) and train.cpu_runner_amount is None
+    assert (cost.cpu_runner, cost.cpu_runner_per_hour) == ("default", 0.5)
+    assert cost.busy_gpu_hours == pytest.approx((0.02 * 36 * 2 + 0.85 * 1800 * 2) / 3600, abs=1e-5)
+    assert cost.sampled_gpu_hours == pytest.approx(0.02 + 1.0 + 0.002)
+    assert cost.idle_gpu_amount == pytest.approx((cost.sampled_gpu_hours - cost.busy_gpu_hours) * 3.0, abs=1e-5)
+    assert headline(cost) == "≈ 3.62 EUR · 1.0333 GPU-h on 2 GPUs · GPUs busy 83 % · 31 min 00 s"
+    text = body(cost)
+    assert "| Stage | Status | Wall time | GPU util mean / peak | GPU memory peak | GPU-hours | Cost |" in text
+    assert "| prepare | ran | 36.0 s | 2 % / 7 % ⚠️ | 29.3 / 80 GiB | 0.0200 | 0.07 EUR |" in text
+    assert "- **GPU use** (sampled: NVML, every 1 s): 0.8504 of 1.0220 GPU-hours held by the stages were busy " \
+           "(83 %); the idle GPU time cost ≈ 0.51 EUR" in text
+    assert ("- ⚠️ **Barely used the GPU** (under 10 % of the time): `prepare` (2 % of 36.0 s). On a CPU runner "
+            "(`default`, 0.50 EUR/h) this stage would cost 0.0050 EUR instead of 0.07 EUR at the same wall time."
+            ) in text
+    assert from_dict(cost.to_dict()) == cost
+    assert registry_tags(cost)["mlops-ci.cost.busy_gpu_hours"] == "0.8504"
+
+
+def test_without_a_cpu_price_the_advice_says_how_to_get_one():
+    gpu_only = CostConfig.model_validate({"prices": {"gpu": {"cpu_per_hour": 1.0, "gpu_per_hour": 2.0}}})
+    cost = estimate(STAGES, 1860.0, gpus=1, config=gpu_only, labels=["gpu"], usage=USAGE, gpu_sampling="x")
+    assert cost.stages[0].low_gpu and cost.stages[0].cpu_runner_amount is None
+    assert "name its price entry in cost.cpu_runner to see how much" in body(cost)
+    pinned = CostConfig.model_validate({"cpu_runner": "cpu", "low_gpu_utilization": 90,
+                                        "prices": {"gpu": {"gpu_per_hour": 2.0}, "cpu": {"cpu_per_hour": 0.2}}})
+    cost = estimate(STAGES, 1860.0, gpus=1, config=pinned, labels=["gpu"], usage=USAGE, gpu_sampling="x")
+    assert [s.low_gpu for s in cost.stages] == [True, True, False], "85 % is under a 90 % threshold"
+    assert "On a CPU runner (`cpu`, 0.20 USD/h) these stages would cost" in body(cost)
+
+
+def test_unmeasured_gpus_say_why_and_mig_says_unknown():
+    cost = estimate(STAGES, 1860.0, gpus=1, config=PRICES, labels=["gpu-a100"],
+                    gpu_sampling="no GPU sampling: nvidia-ml-py is not installed and nvidia-smi is not on the PATH")
+    assert cost.busy_gpu_hours is None and "GPU util" not in body(cost)
+    assert "- **GPU use**: not measured (no GPU sampling: nvidia-ml-py is not installed" in body(cost)
+    mig = estimate(STAGES, 1860.0, gpus=1, config=PRICES, labels=["gpu-a100"],
+                   usage={"train": gpu(None, 1800.0, gpus=1)}, gpu_sampling="nvidia-smi --loop-ms, every 1 s")
+    assert not any(s.low_gpu for s in mig.stages) and mig.busy_gpu_hours is None
+    assert "the GPUs reported no utilisation (MIG instances and some boards do not)" in body(mig)
+    assert "| train | ran | 30 min 00 s | n/a / n/a | 29.3 / 80 GiB |" in body(mig)
+    cpu = estimate(STAGES, 1860.0, gpus=0, config=PRICES, usage=USAGE, gpu_sampling=None)
+    assert not any(s.low_gpu for s in cpu.stages) and "GPU use" not in body(cpu), "a CPU runner has no GPU to waste"
+
+
+def test_cpu_runner_must_name_a_price_entry():
+    with pytest.raises(ConfigError) as info:
+        parse_config("cost:\n  cpu_runner: cpu\n  prices:\n    gpu: {gpu_per_hour: 2}\n", ".mlops-ci.yml")
+    assert "cpu_runner: 'cpu' has no entry in cost.prices (entries: gpu)" in info.value.message

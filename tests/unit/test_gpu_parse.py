@@ -133,3 +133,86 @@ def test_mig_mode_inferred_from_the_listing_when_the_query_field_is_unknown():
     kwargs = recorded("a100-mig") | {"mig_output": ""}
     (d,) = build_probe(**kwargs).devices
     assert d.mig_mode == "Enabled" and d.usable
+
+
+# -- GPU sampling during repro (mlops_ci.gpu_usage) ------------------------------------------------
+
+from mlops_ci.gpu import parse_xid, xid_warnings  # noqa: E402
+from mlops_ci.gpu_usage import GpuReading, now_text, parse_sample_line, stage_usage  # noqa: E402
+
+
+def test_sample_rows_of_the_recorded_scenarios():
+    rows = [parse_sample_line(line, 1.0) for line in (FIXTURES / "t4-x4" / "sample.txt").read_text().splitlines()]
+    assert [(r.index, r.util_pct, r.mem_used_mib, r.mem_total_mib) for r in rows] == [
+        (0, 87.0, 10952.0, 15360.0), (1, 0.0, 3.0, 15360.0), (2, 100.0, 14021.0, 15360.0), (3, 0.0, 3.0, 15360.0)]
+    (mig,) = [parse_sample_line(line, 1.0) for line in (FIXTURES / "a100-mig" / "sample.txt").read_text().splitlines()]
+    assert mig.util_pct is None and mig.mem_used_mib == 25.0, "[N/A] is unknown, never 0 %"
+    (unified,) = [parse_sample_line(x, 1.0) for x in (FIXTURES / "gb10-unified" / "sample.txt").read_text().splitlines()]
+    assert unified.util_pct == 96.0 and unified.mem_used_mib is None and unified.mem_total_mib is None
+    for noise in ("", "Unable to determine the device handle for GPU0000:3B:00.0: Unknown Error",
+                  "index, utilization.gpu [%], memory.used [MiB], memory.total [MiB]"):
+        assert parse_sample_line(noise, 1.0) is None
+
+
+def r(t, index, util, used=1000.0, total=81920.0):
+    return GpuReading(t, index, util, used, total)
+
+
+def test_stage_usage_means_peaks_and_gpu_seconds():
+    readings = [r(0.5, 0, 99), r(1.0, 0, 20, 2000), r(1.0, 1, 40, 9000), r(2.0, 0, 60, 3000), r(2.0, 1, 80, 7000),
+                r(5.0, 0, 0)]
+    usage = stage_usage(readings, 1.0, 3.0)
+    assert (usage.gpus, usage.samples) == (2, 2)
+    assert (usage.util_mean_pct, usage.util_peak_pct) == (50.0, 80.0)
+    assert (usage.mem_peak_mib, usage.mem_total_mib) == (9000, 81920.0), "peak of any one GPU, with its size"
+    assert usage.gpu_seconds == 4.0, "2 GPUs held for 2 s"
+    assert usage.busy_gpu_seconds == pytest.approx((0.4 + 0.6) * 2.0), "GPU 0 at 40 %, GPU 1 at 60 %, for 2 s"
+    assert not usage.low() and stage_usage([r(1.0, 0, 4)], 0.0, 2.0).low()
+
+
+def test_a_stage_shorter_than_the_interval_uses_the_last_reading_before_its_end():
+    readings = [r(0.0, 0, 10), r(1.0, 0, 70)]
+    usage = stage_usage(readings, 1.2, 1.5, interval_s=1.0)
+    assert usage.util_mean_pct == 70.0 and usage.samples == 0
+    assert stage_usage(readings, 9.0, 9.5, interval_s=1.0) is None, "a reading older than 2 intervals says nothing"
+    assert stage_usage([], 0.0, 1.0) is None
+
+
+def test_mig_stage_has_unknown_utilisation_not_zero():
+    usage = stage_usage([GpuReading(1.0, 0, None, 25.0, 40960.0)], 0.0, 2.0)
+    assert usage.util_mean_pct is None and usage.busy_gpu_seconds is None and not usage.low()
+    assert usage.mem_peak_mib == 25.0
+
+
+def test_heartbeat_text_for_one_few_and_many_gpus():
+    assert now_text([r(1.0, 0, 12), r(2.0, 0, 87, 23654.4, 143155.2)]) == "GPU 87 %, 23.1 / 139.8 GiB"
+    assert now_text([r(1.0, 0, 50), r(1.0, 1, None)]) == \
+        "GPU 0 50 %, 1.0 / 80.0 GiB; GPU 1 utilisation n/a, 1.0 / 80.0 GiB"
+    assert now_text([r(1.0, i, 10 * i, 1024 * i) for i in range(8)]) == \
+        "8 GPUs 35 % mean, max 7.0 GiB used on one GPU"
+    assert now_text([]) is None
+
+
+# -- the kernel log's Xid reports (runner doctor) ---------------------------------------------------
+
+XID_LOG = FIXTURES.parent / "kernel-log" / "xid.txt"
+
+
+def test_xid_lines_are_parsed_with_meaning_and_time():
+    events = parse_xid(XID_LOG.read_text())
+    assert [(e.code, e.pci, e.at_s, e.fatal) for e in events] == [
+        (13, "PCI:0000:00:1e", 1210.337429, False), (43, "PCI:0000:00:1e", 1210.340187, False),
+        (79, "PCI:0000:3b:00", 3600.118722, True)]
+    assert events[2].meaning == "the GPU has fallen off the bus"
+    assert parse_xid("NVRM: Xid (PCI:0000:01:00): 999, pid=1, something new")[0].meaning == \
+        "see NVIDIA's Xid catalogue"
+    assert parse_xid("[ 5.9] NVRM: loading NVIDIA UNIX x86_64 Kernel Module") == []
+
+
+def test_xid_warnings_name_the_gpu_that_needs_a_reset():
+    fatal, others = xid_warnings(parse_xid(XID_LOG.read_text()), uptime_s=3600.118722 + 300)
+    assert fatal == ("kernel log: the GPU at PCI:0000:3b:00 logged Xid 79 (the GPU has fallen off the bus) "
+                     "5 min ago: it needs a reset (or the machine a reboot) before it can be trusted")
+    assert others.startswith("kernel log: 2 other Xid error(s) since boot (Xid 13 × 1, Xid 43 × 1); latest: Xid 43")
+    assert others.endswith("on PCI:0000:00:1e, 45 min ago")
+    assert xid_warnings([]) == []

@@ -41,6 +41,8 @@ def main() -> None:
             optimizer.step()
             total += loss.item() * len(batch)
         losses.append(round(total / len(x), 5))
+        print(f"train: epoch {len(losses)}/{p['epochs']} loss {losses[-1]} ({time.perf_counter() - started:.1f} s)",
+              flush=True)  # a live log shows progress, not silence
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
