@@ -101,6 +101,68 @@ def bound_summary(existing_bytes: int, markdown: str) -> str:
     return text + _closing(text) + SUMMARY_TRUNCATED
 
 
+_ATX = re.compile(r"^(#{1,6})(?=[ \t]|$)")
+_CLOSING_TAG = re.compile(r"^\s*</[A-Za-z][A-Za-z0-9-]*\s*>\s*$")
+
+
+def summary_block(markdown: str) -> str:
+    """One step's part of the job summary, made safe to sit between other steps' parts.
+
+    GitHub shows a job's summary as every step's text run together, and Markdown glues what
+    is not kept apart: a line after ``</details>`` stays inside the HTML block and a
+    ``### Deploy`` there shows as literal text. So a closing tag on its own line always gets a
+    blank line after it, and a part whose first heading is deeper than h2 has its headings
+    lifted together so that it starts at h2: each step's part is one top-level section of the
+    page, whichever level its writer started at (an h3 before the report's h2 read as a
+    sub-part of nothing).
+    Headings inside code fences are left alone. The blank line *between* parts is added by
+    :meth:`Runtime.append_summary`, which knows what the file already ends with.
+    """
+    lines = markdown.strip("\n").splitlines()
+    fence: str | None = None
+    first: int | None = None
+    headings: list[int] = []
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if fence is None and stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+        elif fence is not None:
+            if stripped.startswith(fence):
+                fence = None
+        elif line.startswith("#") and _ATX.match(line):
+            headings.append(i)
+            first = first or len(_ATX.match(line).group(1))  # type: ignore[union-attr]
+    shift = 0 if first is None or first <= 2 else 2 - first  # lift a part that starts below h2; an h1 stays
+    for i in headings if shift else []:
+        level = len(_ATX.match(lines[i]).group(1))  # type: ignore[union-attr]
+        lines[i] = "#" * min(6, max(2, level + shift)) + lines[i][level:]
+    out: list[str] = []
+    fence = None
+    for i, line in enumerate(lines):
+        out.append(line)
+        stripped = line.lstrip()
+        if fence is None and stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+            continue
+        if fence is not None:
+            if stripped.startswith(fence):
+                fence = None
+            continue
+        if _CLOSING_TAG.match(line) and i + 1 < len(lines) and lines[i + 1].strip():
+            out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _separator(path: Path, size: int) -> str:
+    """What keeps a new part apart from the summary so far: enough newlines for one blank line."""
+    if size == 0:
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 2))
+        tail = fh.read()
+    return "" if tail.endswith(b"\n\n") else ("\n" if tail.endswith(b"\n") else "\n\n")
+
+
 def _closing(text: str) -> str:
     """Markdown/HTML that closes an open code fence and open <details> blocks at the end of ``text``."""
     fence = sum(1 for line in text.splitlines() if line.lstrip().startswith("```")) % 2 == 1
@@ -158,13 +220,24 @@ class Runtime:
         _atomic_write(path, json.dumps(outputs, indent=2, sort_keys=True) + "\n")
 
     def append_summary(self, markdown: str) -> None:
+        """Add one part to the job summary: apart from the parts before it, headings from h2 (see
+        :func:`summary_block`), redacted, and within GitHub's 1 MiB."""
         target = self._env.get("GITHUB_STEP_SUMMARY") if self.in_github else None
         path = Path(target) if target else self._local_path("summary.md")
         existing = path.stat().st_size if path.exists() else 0
-        markdown = self.redact(markdown)
-        text = bound_summary(existing, markdown if markdown.endswith("\n") else markdown + "\n")
+        separator = _separator(path, existing)
+        text = bound_summary(existing + len(separator), summary_block(self.redact(markdown)))
+        if not text:
+            return
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(separator + text)
+
+    def job_key(self) -> str:
+        """Which job this is, for "the summary already shows this": steps of one job share a summary page."""
+        if not self.in_github:
+            return f"local:{self.out_dir.resolve()}"
+        return "/".join(self._env.get(name, "") for name in ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB",
+                                                             "RUNNER_NAME"))
 
     def annotate(self, level: Level, message: str, *, file: str | None = None, line: int | None = None,
                  end_line: int | None = None, col: int | None = None, title: str | None = None) -> None:

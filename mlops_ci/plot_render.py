@@ -1,22 +1,49 @@
-"""Drawing base-vs-head plots: Mermaid for the PR comment, PNG for the artifact.
+"""Drawing base-vs-head plots for the PR comment: Mermaid line charts and confusion tables.
 
-The comment must show a picture without an external image host (CML uploads
-to a public one by default), so line plots become Mermaid ``xychart-beta``
-blocks, which GitHub renders inline; confusion matrices become a table. PNGs
-(matplotlib, imported only here) go to the artifact for full resolution.
+The comment must show a picture without an external image host (CML uploads to a
+public one by default), so line plots become Mermaid ``xychart-beta`` blocks, which
+GitHub renders inline; confusion matrices become a table. PNGs for the artifact are
+drawn by :mod:`mlops_ci.plot_png` with the same colours.
+
+A chart that does not parse shows as an error box instead of the plot, so everything
+written into the block is checked against Mermaid's grammar (tested by rendering it in
+a browser): numbers are plain decimals (``2e+04`` is not a number to Mermaid), scaled
+by a power of 1,000 named in the axis title when they are very large or very small;
+NaN and infinities are dropped and the chart says so; strings lose the characters that
+would end them early (``"``, ``%%``).
+
+Colours: the chart carries its own white background and dark ink in GitHub's light
+and dark themes alike, so each colour is chosen once against a known background. Every
+line has at least 3:1 contrast with that background; a field's base line (dark) and PR
+line (bright) have at least 3:1 with each other; fields differ by hue. (3:1 between
+*every* pair of lines is impossible on one background beyond two lines: luminance has
+room for only two steps of 3:1 below white.)
 """
 
 from __future__ import annotations
 
-import io
+import json
+import math
 from dataclasses import dataclass
+from typing import Sequence
 
 from mlops_ci.plots import PlotSpec
 from mlops_ci.render import table
 
-#: Mermaid's xychart draws series in palette order: base grey, head blue.
-BASE_COLOR, HEAD_COLOR = "#9e9e9e", "#1f77b4"
+BACKGROUND, INK = "#ffffff", "#1f2328"
+#: Per y field: (PR line, base line, their names in words). PR colours are GitHub's
+#: "emphasis" shades; base colours the darkest shade of the same hue.
+PALETTE: tuple[tuple[str, str, str, str], ...] = (
+    ("#2f81f7", "#0a3069", "blue", "dark blue"),
+    ("#d4650a", "#3d1300", "orange", "dark brown"),
+    ("#2da44e", "#04260f", "green", "dark green"),
+    ("#a371f7", "#2e1461", "purple", "dark purple"),
+    ("#e5534b", "#4c0014", "red", "dark red"),
+)
 MERMAID_POINTS = 21
+#: Decimals never exceed this in a chart: past it a value is noise of the float arithmetic.
+MAX_DECIMALS = 12
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass
@@ -25,123 +52,198 @@ class Series:
     xs: list[float]
     ys: list[float]
     side: str  # "base" or "head"
+    field: str = ""  # the y field ("tpr"); lines of one field share a hue. Default: the label after ": "
+
+    @property
+    def key(self) -> str:
+        return self.field or self.label.rsplit(": ", 1)[-1]
 
 
-def _resample(series: Series, grid: list[float]) -> list[float]:
+@dataclass
+class Line:
+    """A series as drawn: its colour, and what was left out of it."""
+
+    series: Series
+    color: str
+    color_name: str
+    xs: list[float]
+    ys: list[float]
+    dropped: int  # NaN / ±inf points left out
+
+
+def heading(spec: PlotSpec) -> str:
+    """What a plot is called: its title, else its file's name without directories and suffix."""
+    if spec.title:
+        return " ".join(str(spec.title).split())
+    name = spec.id.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return stem or spec.id
+
+
+def colours(series: Sequence[Series]) -> list[tuple[str, str]]:
+    """(hex, name) per series: one hue per y field, dark for the base side, bright for the PR."""
+    fields: list[str] = []
+    out = []
+    for s in series:
+        if s.key not in fields:
+            fields.append(s.key)
+        head, base, head_name, base_name = PALETTE[fields.index(s.key) % len(PALETTE)]
+        out.append((base, base_name) if s.side == "base" else (head, head_name))
+    return out
+
+
+def lines(series: Sequence[Series]) -> list[Line]:
+    """Every series with its colour and only its finite points (a NaN in a training log is common)."""
+    out = []
+    for s, (color, name) in zip(series, colours(series)):
+        xs, ys = [], []
+        for x, y in zip(s.xs, s.ys):
+            if math.isfinite(x) and math.isfinite(y):
+                xs.append(float(x))
+                ys.append(float(y))
+        out.append(Line(s, color, name, xs, ys, len(s.xs) - len(xs)))
+    return out
+
+
+def drawable(line: Line) -> bool:
+    return len(line.xs) >= 2 and min(line.xs) < max(line.xs)
+
+
+def _resample(line: Line, grid: list[float]) -> list[float]:
     import numpy as np
 
-    order = np.argsort(series.xs, kind="stable")
-    xs, ys = np.asarray(series.xs)[order], np.asarray(series.ys)[order]
+    order = np.argsort(line.xs, kind="stable")
+    xs, ys = np.asarray(line.xs)[order], np.asarray(line.ys)[order]
     return [float(v) for v in np.interp(grid, xs, ys)]
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
+def scale_exponent(lo: float, hi: float) -> int:
+    """A power of 1,000 to divide an axis by so its numbers read plainly (0 for 0.001 … 999,999)."""
+    top = max(abs(lo), abs(hi))
+    if top == 0 or 1e-3 <= top < 1e6:
+        return 0
+    return 3 * math.floor(math.log10(top) / 3)
+
+
+def decimals(lo: float, hi: float) -> int:
+    """Enough decimals for about four significant digits across the axis span."""
+    span = hi - lo
+    if span <= 0:
+        return 0
+    return max(0, min(MAX_DECIMALS, 3 - math.floor(math.log10(span))))
+
+
+def number(value: float, places: int) -> str:
+    """A number as Mermaid's grammar takes it: ``-?digits(.digits)?``, never an exponent or ``-0``."""
+    text = f"{value:.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def text(value: str) -> str:
+    """A string Mermaid keeps whole: no quote to end it, no ``%%`` to start a comment, no markup."""
+    cleaned = " ".join(str(value).split()).replace('"', "'").replace("<", "‹").replace(">", "›")
+    while "%%" in cleaned:
+        cleaned = cleaned.replace("%%", "% %")
+    return cleaned
+
+
+def axis_title(label: str, exponent: int) -> str:
+    return text(label) + (f" (× 10{str(exponent).translate(_SUPERSCRIPT)})" if exponent else "")
+
+
+def _init_directive(palette: list[str]) -> str:
+    theme = {"backgroundColor": BACKGROUND, "titleColor": INK, "legendTextColor": INK,
+             **{f"{axis}Axis{part}Color": INK for axis in "xy" for part in ("Label", "Title", "Tick", "Line")},
+             "plotColorPalette": ", ".join(palette)}
+    return "%%{init: " + json.dumps({"themeVariables": {"xyChart": theme}, "xyChart": {"showLegend": True}}) + "}%%"
 
 
 def mermaid_xychart(spec: PlotSpec, series: list[Series], points: int = MERMAID_POINTS) -> str:
-    """A fenced ``mermaid`` block; all series resampled onto one shared x grid."""
-    drawable = [s for s in series if len(s.xs) >= 2]
-    if not drawable:
+    """A fenced ``mermaid`` block (every drawable series resampled onto one shared x grid), a legend
+    line in words, and a note on whatever was left out; "" when nothing can be drawn."""
+    all_lines = lines(series)
+    drawn = [line for line in all_lines if drawable(line)]
+    if not drawn:
         return ""
-    lo = min(min(s.xs) for s in drawable)
-    hi = max(max(s.xs) for s in drawable)
-    if hi == lo:
-        return ""
+    lo, hi = min(min(d.xs) for d in drawn), max(max(d.xs) for d in drawn)
     grid = [lo + (hi - lo) * i / (points - 1) for i in range(points)]
-    lines = [_resample(s, grid) for s in drawable]
-    y_lo = min(min(v) for v in lines)
-    y_hi = max(max(v) for v in lines)
+    values = [_resample(d, grid) for d in drawn]
+    y_lo, y_hi = min(min(v) for v in values), max(max(v) for v in values)
     if 0 < y_lo:  # positive quantities (rates, losses) read best from zero
         y_lo = 0.0
     if y_hi == y_lo:
         y_hi = y_lo + 1
-    palette = ", ".join(BASE_COLOR if s.side == "base" else HEAD_COLOR for s in drawable)
-    title = (spec.title or spec.id).replace('"', "'")
-    x_label = (spec.x_label or spec.x or "step").replace('"', "'")
-    y_label = (spec.y_label or ", ".join(sorted({f for fs in spec.y.values() for f in fs})) or "value").replace('"', "'")
+    x_exp, y_exp = scale_exponent(lo, hi), scale_exponent(y_lo, y_hi)
+    x_lo, x_hi = lo / 10 ** x_exp, hi / 10 ** x_exp
+    y_lo, y_hi = y_lo / 10 ** y_exp, y_hi / 10 ** y_exp
+    x_places, y_places = decimals(x_lo, x_hi), decimals(y_lo, y_hi)
+    if number(x_lo, x_places) == number(x_hi, x_places):
+        x_places = MAX_DECIMALS
+    x_label = spec.x_label or spec.x or "step"
+    y_label = spec.y_label or ", ".join(sorted({f for fs in spec.y.values() for f in fs})) or "value"
     body = [
         "```mermaid",
-        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "' + palette + '"}}}}%%',
+        _init_directive([d.color for d in drawn]),
         "xychart-beta",
-        f'    title "{title}"',
-        f'    x-axis "{x_label}" {_fmt(lo)} --> {_fmt(hi)}',
-        f'    y-axis "{y_label}" {_fmt(y_lo)} --> {_fmt(y_hi)}',
+        f'    x-axis "{axis_title(x_label, x_exp)}" {number(x_lo, x_places)} --> {number(x_hi, x_places)}',
+        f'    y-axis "{axis_title(y_label, y_exp)}" {number(y_lo, y_places)} --> {number(y_hi, y_places)}',
     ]
-    body.extend(f"    line [{', '.join(_fmt(v) for v in values)}]" for values in lines)
+    for d, ys in zip(drawn, values):
+        shown = ", ".join(number(v / 10 ** y_exp, y_places) for v in ys)
+        body.append(f'    line "{text(d.series.label)}" [{shown}]')
     body.append("```")
-    legend = " · ".join(f"{'grey' if s.side == 'base' else 'blue'}: {s.label}" for s in drawable)
-    return "\n".join(body) + f"\n\n<sub>{legend}</sub>"
+    legend = " · ".join(f"{d.color_name} line: {d.series.label}" for d in drawn)
+    return "\n".join(body) + f"\n\n<sub>{legend}</sub>" + _left_out(all_lines)
+
+
+def _left_out(all_lines: list[Line]) -> str:
+    notes = []
+    for line in all_lines:
+        if not drawable(line):
+            notes.append(f"{line.series.label}: not drawn (fewer than 2 finite points)")
+        elif line.dropped:
+            notes.append(f"{line.series.label}: {line.dropped:,} NaN/infinite value(s) left out")
+    return f"\n\n<sub>{' · '.join(notes)}</sub>" if notes else ""
 
 
 def confusion_table(base: dict[tuple[str, str], int], head: dict[tuple[str, str], int],
                     base_label: str, head_label: str) -> str:
-    """Head counts per (actual, predicted) cell with the change from base."""
+    """Head counts per (actual, predicted) cell with the change from base.
+
+    When the two holdouts differ in size, a count difference mixes "the model changed" with
+    "there are more rows", so the change is shown as a rate instead: of the rows of that
+    actual class, how many percentage points more (or fewer) land in the cell.
+    """
     labels = sorted({k for pair in (*base, *head) for k in pair})
     if not labels:
         return ""
+    same_size = sum(base.values()) == sum(head.values())
     rows = []
     for actual in labels:
         row: list[object] = [f"**{actual}**"]
+        head_total = sum(head.get((actual, p), 0) for p in labels)
+        base_total = sum(base.get((actual, p), 0) for p in labels)
         for predicted in labels:
             now, before = head.get((actual, predicted), 0), base.get((actual, predicted), 0)
-            delta = now - before
-            row.append(f"{now}" + (f" ({delta:+d})" if base and delta else ""))
+            if not base:
+                row.append(f"{now:,}")
+            elif same_size:
+                row.append(f"{now:,}" + (f" ({now - before:+,})" if now != before else ""))
+            else:
+                rate_now = now / head_total if head_total else 0.0
+                rate_before = before / base_total if base_total else 0.0
+                points = round((rate_now - rate_before) * 100, 1)
+                row.append(f"{now:,}" + (f" ({points:+.1f} pp)" if points else ""))
         rows.append(row)
     header = ["actual \\ predicted", *labels]
-    note = f"\n\n<sub>{head_label} counts; in brackets the change from {base_label}</sub>" if base else ""
+    if not base:
+        note = ""
+    elif same_size:
+        note = f"\n\n<sub>{head_label} counts; in brackets the change from {base_label}</sub>"
+    else:
+        note = (f"\n\n<sub>{head_label} counts; the holdouts differ in size ({sum(base.values()):,} rows at "
+                f"{base_label}, {sum(head.values()):,} at {head_label}), so in brackets the change in the share of "
+                "each actual class's rows, in percentage points</sub>")
     return table(header, rows, ["left"] + ["right"] * len(labels)) + note
-
-
-def png_lines(spec: PlotSpec, series: list[Series]) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    try:
-        for s in series:
-            ax.plot(s.xs, s.ys, label=s.label, color=BASE_COLOR if s.side == "base" else HEAD_COLOR,
-                    linestyle="--" if s.side == "base" else "-")
-        ax.set_title(spec.title or spec.id)
-        ax.set_xlabel(spec.x_label or spec.x or "step")
-        ax.set_ylabel(spec.y_label or "value")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize="small")
-        return _save(fig)
-    finally:
-        plt.close(fig)
-
-
-def png_confusion(spec: PlotSpec, panels: list[tuple[str, dict[tuple[str, str], int]]]) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = sorted({k for _, counts in panels for pair in counts for k in pair})
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6), dpi=100, squeeze=False)
-    try:
-        for ax, (title, counts) in zip(axes[0], panels):
-            grid = [[counts.get((a, p), 0) for p in labels] for a in labels]
-            ax.imshow(grid, cmap="Blues")
-            for i, row in enumerate(grid):
-                for j, value in enumerate(row):
-                    ax.text(j, i, str(value), ha="center", va="center", fontsize=9)
-            ax.set_xticks(range(len(labels)), labels)
-            ax.set_yticks(range(len(labels)), labels)
-            ax.set_xlabel("predicted")
-            ax.set_ylabel("actual")
-            ax.set_title(title)
-        fig.suptitle(spec.title or spec.id)
-        fig.tight_layout()
-        return _save(fig)
-    finally:
-        plt.close(fig)
-
-
-def _save(fig) -> bytes:  # noqa: ANN001 - matplotlib Figure, imported lazily
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()

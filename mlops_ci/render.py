@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from mlops_ci.metrics import MetricChange, MetricDiff
+from mlops_ci.numfmt import at_precision
 
 if TYPE_CHECKING:
     from mlops_ci.repro import ReproResult
@@ -33,21 +34,20 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]], align: Sequen
 
 
 def fmt_number(value: float | None, precision: int) -> str:
-    if value is None:
-        return "—"
-    if value != 0 and abs(value) < 10 ** -precision:
-        return f"{value:.{max(1, precision // 2)}e}"
-    text = f"{value:.{precision}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """``precision`` decimals, thousands separated, never scientific (a tiny value keeps one digit)."""
+    return at_precision(value, precision)
 
 
 def fmt_delta(change: MetricChange, precision: int) -> str:
+    """The change; one below the precision is still shown (0.9833 → 0.9834 must not read "0")."""
     if change.abs_change is None:
         return "—"
-    if change.status == "unchanged":
+    if change.abs_change == 0 or (change.status == "unchanged"
+                                  and fmt_number(change.old, precision) == fmt_number(change.new, precision)):
         return "0"
-    sign = "+" if change.abs_change > 0 else ""
-    text = f"{sign}{fmt_number(change.abs_change, precision)}"
+    text = at_precision(change.abs_change, precision, signed=True)
+    if change.status == "unchanged":
+        return text
     if change.rel_change is not None:
         text += f" ({change.rel_change * 100:+.1f}%)"
     return text
@@ -107,7 +107,17 @@ def repro_table(result: "ReproResult", volatile: Callable[[str], str] = lambda t
     icons = {"ran": "▶️ ran", "cached": "♻️ run-cache", "unchanged": "✔️ up to date", "failed": "❌ failed",
              "skipped": "⏭️ skipped"}
     rows = [[s.name, icons[s.status], volatile(f"{s.seconds:.1f} s")] for s in result.stages]
+    header, align = ["Stage", "Status", "Wall time"], ["left", "left", "right"]
+    if any(s.gpu for s in result.stages):  # sampled on a GPU runner (mlops_ci.gpu_usage)
+        for row, s in zip(rows, result.stages):
+            util = s.gpu.util_mean_pct if s.gpu else None
+            row.append("—" if util is None else volatile(f"{util:.0f} %"))
+        header, align = header + ["GPU util (mean)"], align + ["right"]
+    return table(header, rows, align) + "\n\n" + repro_counts(result, volatile)
+
+
+def repro_counts(result: "ReproResult", volatile: Callable[[str], str] = lambda text: text) -> str:
+    """One line: how many stages ran or were reused, and the total wall time."""
     ran = len(result.names("ran"))
     reused = len(result.names("cached")) + len(result.names("unchanged"))
-    note = f"{ran} stage(s) ran, {reused} reused, total {volatile(f'{result.seconds:.1f} s')}."
-    return table(["Stage", "Status", "Wall time"], rows, ["left", "left", "right"]) + "\n\n" + note
+    return f"{ran} stage(s) ran, {reused} reused, total {volatile(f'{result.seconds:.1f} s')}."

@@ -26,7 +26,8 @@ def metrics() -> None:
 @option("--base", default=None, help="Revision to compare against. Default: the PR base, the push's previous "
         "commit, or (locally) the merge-base with the default branch.")
 @option("--head", default=None, help="Revision with the change. Default: the working tree (after repro).")
-@option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True,
+        help="Output: a Markdown table, or JSON for scripts.")
 @option("--precision", type=click.IntRange(0, 12), default=None, help="Decimals shown (default: from config, 4).")
 @option("--all", "show_all", is_flag=True, help="Also list unchanged metrics.")
 @option("--summary/--no-summary", default=None, help="Append the table to the job summary (default: on in Actions).")

@@ -101,7 +101,7 @@ def write_outputs(rt: "Runtime", built: "AssembledReport") -> str:
     rt.write_file("report.md", full)
     rt.write_file("report.json", json.dumps(built.data, indent=2, default=str) + "\n")
     comment_path = rt.write_file("comment.md", body)
-    rt.append_summary(full)
+    rt.append_summary(built.report.render(limit=10 * 1024 * 1024, summary=True))
     rt.set_output("report-path", str(comment_path))
     rt.set_output("status", built.report.status)
     return body

@@ -13,6 +13,7 @@ from typing import Any
 
 from mlops_ci.drift.contracts import ContractResult
 from mlops_ci.drift.report import TEST_NAMES, ColumnDrift, DriftReport
+from mlops_ci.numfmt import readable
 
 SPARK = "▁▂▃▄▅▆▇█"
 DEFAULT_MAX_CHARS = 20000
@@ -35,10 +36,9 @@ def num(x: float | None, digits: int = 3) -> str:
         return "nan"
     if x == 0:
         return "0"
-    ax = abs(x)
-    if ax >= 1e5 or ax < 1e-3:
-        return f"{x:.{digits - 1}e}"
-    return f"{x:.{digits}g}" if ax < 1 else f"{x:.{max(digits, 3)}g}"
+    if 1e-3 <= abs(x) < 1:
+        return f"{x:.{digits}g}"
+    return readable(x, digits)  # plain digits, never 1.67e+03 (see mlops_ci.numfmt)
 
 
 def headline(report: DriftReport) -> str:
@@ -92,11 +92,32 @@ def picture(col: ColumnDrift) -> str | None:
     return "\n".join(lines)
 
 
+def statistic_text(c: ColumnDrift) -> str:
+    """The statistic under its own name, and the p-value (what a test's threshold applies to) as p-value.
+
+    "KS statistic 0.151, p-value 0.0213" — never the statistic printed under a p-value's name.
+    """
+    text = f"{TEST_NAMES.get(c.test or '', c.test)} {num(c.statistic)}"
+    return f"{text}, p-value {num(c.p_value)}" if c.p_value is not None else text
+
+
+def not_applicable(report: DriftReport) -> list[str]:
+    """One line per test that was asked for (``--method``, config) but left columns untested."""
+    lines = []
+    for test in dict.fromkeys(c.test for c in report.columns if c.status == "skipped" and c.test):
+        cols = [c for c in report.columns if c.status == "skipped" and c.test == test]
+        kinds = sorted({c.type for c in cols if c.type})
+        names = ", ".join(code(c.name) for c in cols[:10]) + (f" and {len(cols) - 10} more" if len(cols) > 10 else "")
+        lines.append(f"⚠️ {SHORT_TESTS.get(test or '', test)} does not apply to {len(cols)} "
+                     f"{'/'.join(kinds) + ' ' if kinds else ''}column(s), not tested: {names}")
+    return lines
+
+
 def _row(c: ColumnDrift) -> str:
     test = SHORT_TESTS.get(c.test or "", c.test or "–")
     stat = num(c.statistic)
     if c.p_value is not None:
-        stat = f"{stat} (p={num(c.p_value)})"
+        stat = f"{stat} (p-value {num(c.p_value)})"
     mark = "🔴" if c.drifted else "🟢"
     return f"| {code(c.name)} | {c.type or '–'} | {test} | {stat} | {num(c.threshold)} | {mark} |"
 
@@ -125,6 +146,9 @@ def _render(report: DriftReport, shown: int, pics: int, details: bool, heading: 
     ref, cur = report.reference, report.current
     out.append(f"Reference: {code(ref.get('source') or 'profile')} ({ref.get('rows', 0):,} rows) · "
                f"Current: {code(cur.get('source') or 'data')} ({cur.get('rows', 0):,} rows)")
+    untested = not_applicable(report)  # visible, not folded: a forced test must not hide columns silently
+    if untested:
+        out += [""] + untested
     drifted = report.drifted
     if drifted:
         out += ["", "| column | type | test | statistic | threshold | drift |", "|---|---|---|---|---|---|"]
@@ -135,13 +159,12 @@ def _render(report: DriftReport, shown: int, pics: int, details: bool, heading: 
         for c in drifted[:pics]:
             p = picture(c)
             if p:
-                pics_text += [f"**{code(c.name)}** — {TEST_NAMES.get(c.test or '', c.test)} {num(c.statistic)}",
-                              "```text", p, "```"]
+                pics_text += [f"**{code(c.name)}** — {statistic_text(c)}", "```text", p, "```"]
         if pics_text:
             out += [""] + pics_text
     ch = contracts_headline(report)
     if ch:
-        out += ["", f"{heading}# {ch}"]
+        out += ["", f"{heading} {ch}"]  # a sibling of the drift headline, not a part of it
         failed = sorted((r for r in report.contracts if not r.passed), key=lambda r: (r.severity != "error", r.check))
         if failed:
             out += ["", "| severity | check | column | result | examples |", "|---|---|---|---|---|"]

@@ -17,7 +17,7 @@ from mlops_ci.adapters.dvc import WORKSPACE
 from mlops_ci.metrics import diff_metrics
 from mlops_ci.params import diff_params
 from mlops_ci.plots import plot_specs
-from mlops_ci.report.facts import RunFacts, load_repro, runner_description
+from mlops_ci.report.facts import RunFacts, load_repro, repro_summary_job, runner_description
 from mlops_ci.report.model import Report
 from mlops_ci.report.plots_section import RenderedPlot, plots_section, render_plots
 from mlops_ci.report.sections import metrics_section, params_section, run_facts_section
@@ -74,12 +74,16 @@ def assemble(ws: "Workspace", *, base: str | None = None, head: str | None = Non
                      artifact_url=f"{ctx.run_url}#artifacts" if ctx.run_url else None,
                      mlflow_url=_champion_url(ws.runtime.out_dir),
                      base=f"`{base_rev[:7]}`", head="working tree" if head_rev == WORKSPACE else f"`{head_rev[:7]}`")
-    report.add(run_facts_section(facts))
-
-    for loader in section_loaders():
-        section = loader(ws.runtime.out_dir)
-        if section is not None:
-            report.add(section)
+    loaded = [s for s in (loader(ws.runtime.out_dir) for loader in section_loaders()) if s is not None]
+    # stage timings once per page: the Cost table lists the stages when there is one, and this
+    # job's summary already holds the repro step's part when it ran here
+    stages_above = repro is not None and repro_summary_job(ws.runtime.out_dir) == ws.runtime.job_key()
+    report.add(run_facts_section(facts, stage_table=not any(s.key == "cost" for s in loaded),
+                                 stages_above=stages_above))
+    for section in loaded:
+        if section.key == "cost" and stages_above:
+            section.summary_body = ""
+        report.add(section)
 
     data = {"base": base_rev, "head": head_rev, "metrics": metrics.to_dict(), "params": params.to_dict(),
             "plots": [{"id": p.spec.id, "file": p.filename if p.png else None, "problem": p.problem} for p in plots]}

@@ -22,9 +22,14 @@ class RunFacts:
 
 
 def repro_from_record(record: Mapping[str, Any]) -> ReproResult:
-    stages = [StageRun(s["name"], s["status"], float(s.get("seconds", 0.0)), s.get("detail"))
+    from mlops_ci.gpu_usage import stage_gpu_from_dict
+    from mlops_ci.watch import stopped_from_dict
+
+    stages = [StageRun(s["name"], s["status"], float(s.get("seconds", 0.0)), s.get("detail"),
+                       gpu=stage_gpu_from_dict(s.get("gpu")))
               for s in record.get("stages", [])]
-    return ReproResult(stages, int(record.get("returncode", 0)), float(record.get("seconds", 0.0)))
+    return ReproResult(stages, int(record.get("returncode", 0)), float(record.get("seconds", 0.0)),
+                       stopped=stopped_from_dict(record.get("stopped")), leftovers=list(record.get("leftovers") or []))
 
 
 def load_repro(out_dir: Path) -> ReproResult | None:
@@ -49,3 +54,12 @@ def runner_description(env: Mapping[str, str], labels: str | None = None) -> str
     if labels:
         parts.append("labels: " + ", ".join(f"`{x.strip()}`" for x in labels.replace(",", " ").split() if x.strip()))
     return " ".join(parts)
+
+
+def repro_summary_job(out_dir: Path) -> str | None:
+    """Which job's summary shows the repro step's stage table (``summary_job`` in repro.json), if known."""
+    try:
+        job = json.loads((out_dir / "repro.json").read_text(encoding="utf-8")).get("summary_job")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return job if isinstance(job, str) else None

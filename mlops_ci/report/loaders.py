@@ -31,8 +31,9 @@ def gate_section(out_dir: Path) -> Section | None:
 
     def body(limit: int) -> str:
         text = render_markdown(verdict, limit=limit)
-        # our section heading replaces the verdict's own "## …" headline
-        return text.split("\n", 1)[1].lstrip("\n") if text.startswith("## ") else text
+        # our section heading replaces the verdict's own "## …" headline; its parts sit one level below ours
+        text = text.split("\n", 1)[1].lstrip("\n") if text.startswith("## ") else text
+        return text.replace("\n### ", "\n#### ")
 
     status = {"success": "pass", "failure": "fail"}.get(verdict.conclusion, "info")
     return Section(key="gate", title="Gate", body=body(60_000), summary=verdict.title, status=status,  # type: ignore[arg-type]

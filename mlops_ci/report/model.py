@@ -57,6 +57,9 @@ class Section:
     shrink: Callable[[int], str] | None = None
     #: Fold the body in <details> even when it fits (long, secondary sections).
     folded: bool = False
+    #: The body in the job summary, when it differs from the comment's: "" leaves the section out there
+    #: (another step's summary block already shows it, e.g. the stage table of `mlops-ci repro`).
+    summary_body: str | None = None
 
     def heading(self) -> str:
         return f"### {STATUS_ICON[self.status]} {self.title}"
@@ -78,22 +81,39 @@ class Report:
 
     @property
     def status(self) -> Status:
+        """The headline's verdict: the gate's when a gate ran, unless another section failed outright.
+
+        A passed gate with two regressed metrics is a pass, not a warning: the gate is what decides
+        whether the change may merge, and its rules already weighed those metrics. Without a gate,
+        the worst section decides. The bullets below the headline carry each section's own icon.
+        """
         statuses = {s.status for s in self.sections}
+        gate = next((s for s in self.sections if s.key == "gate"), None)
+        if gate is not None and "fail" not in statuses and gate.status in ("pass", "fail"):
+            return gate.status
         for worst in ("fail", "warn", "pass"):
             if worst in statuses:
                 return worst  # type: ignore[return-value]
         return "info"
 
-    def headline(self) -> str:
+    def headline(self, sections: list[Section] | None = None) -> str:
         lines = [f"## {STATUS_ICON[self.status]} {self.title}", ""]
-        lines.extend(f"- **{s.title}**: {s.summary}" for s in self.ordered() if s.summary)
+        lines.extend(f"- {'' if s.status == 'info' else STATUS_ICON[s.status] + ' '}**{s.title}**: {s.summary}"
+                     for s in (self.ordered() if sections is None else sections) if s.summary)
         return "\n".join(lines)
 
-    def render(self, limit: int = COMMENT_LIMIT) -> str:
-        """Markdown no longer than ``limit`` characters, the headline always first."""
-        head = f"{marker(self.report_id)}\n{self.headline()}\n"
-        foot = f"\n---\n{self.footer}\n" if self.footer else ""
+    def render(self, limit: int = COMMENT_LIMIT, *, summary: bool = False) -> str:
+        """Markdown no longer than ``limit`` characters, the headline always first.
+
+        ``summary``: the job-summary variant, where sections use their ``summary_body`` (and one
+        whose summary body is empty is left out, headline bullet included).
+        """
         sections = self.ordered()
+        if summary:
+            sections = [s if s.summary_body is None else _with_body(s, s.summary_body)
+                        for s in sections if s.summary_body != ""]
+        head = f"{marker(self.report_id)}\n{self.headline(sections)}\n"
+        foot = f"\n---\n{self.footer}\n" if self.footer else ""
         full = [self._block(s, s.body) for s in sections]
         if len(head) + sum(map(len, full)) + len(foot) <= limit:
             return head + "".join(full) + foot
@@ -130,6 +150,12 @@ class Report:
                 if len(block) <= room:
                     return block
         return None
+
+
+def _with_body(section: Section, body: str) -> Section:
+    from dataclasses import replace
+
+    return replace(section, body=body, shrink=None)
 
 
 def _cut(text: str, limit: int) -> str:

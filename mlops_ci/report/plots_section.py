@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from mlops_ci.errors import BadInput
-from mlops_ci.plot_render import Series, confusion_table, mermaid_xychart, png_confusion, png_lines
+from mlops_ci.plot_png import png_confusion, png_lines
+from mlops_ci.plot_render import Series, confusion_table, heading, mermaid_xychart
 from mlops_ci.plots import PlotSpec, confusion_counts, default_y, numeric_series, parse_rows
 from mlops_ci.report.model import Section
 
@@ -67,7 +68,7 @@ def _render(spec: PlotSpec, read: Reader, sides: list[tuple[str, str, str]], wit
             for y in spec.y.get(file) or default_y(rows, x):
                 xs, ys = numeric_series(rows, x, y)
                 if xs:
-                    series.append(Series(f"{labels[side]}: {y}", xs, ys, side))
+                    series.append(Series(f"{labels[side]}: {y}", xs, ys, side, field=y))
     md = mermaid_xychart(spec, series)
     png = png_lines(spec, series) if with_png and series else None
     return RenderedPlot(spec, md, png, filename, problem=None if md else "no numeric data to draw")
@@ -80,9 +81,18 @@ def _first_y(spec: PlotSpec) -> str | None:
     return None
 
 
+def _heading(spec: PlotSpec) -> str:
+    """The plot's name, and the file it comes from when that is not already its name."""
+    name = heading(spec).replace("<", "‹").replace(">", "›")
+    if name == spec.id:
+        return name
+    code = f"`` {spec.id} ``" if "`" in spec.id else f"`{spec.id}`"
+    return f"{name} <sub>{code}</sub>"
+
+
 def plots_section(plots: list[RenderedPlot], artifact_hint: str = "PNG files in the report artifact") -> Section:
     drawn = [p for p in plots if p.markdown]
-    blocks = [f"#### {p.spec.title or p.spec.id}\n\n{p.markdown}" for p in drawn]
+    blocks = [f"#### {_heading(p.spec)}\n\n{p.markdown}" for p in drawn]
     problems = [f"- `{p.spec.id}`: {p.problem}" for p in plots if p.problem]
     if problems:
         blocks.append("Not drawn:\n" + "\n".join(problems))

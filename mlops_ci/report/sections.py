@@ -68,13 +68,24 @@ def params_section(diff: "ParamsDiff", *, show_all: bool = False) -> Section:
                    order=ORDER["params"], shrink=shrink, folded=len(changes) > 20)
 
 
-def run_facts_section(facts: "RunFacts") -> Section:
+def run_facts_section(facts: "RunFacts", *, stage_table: bool = True, stages_above: bool = False) -> Section:
+    """Stages, runner and links. Stage timings appear once per page: ``stage_table=False`` when the
+    Cost section's table lists the stages; ``stages_above`` when this job's summary already shows
+    them (the `mlops-ci repro` part), so the summary copy points there instead."""
     from mlops_ci.report.model import volatile
 
     lines = []
+    stages = ""
     if facts.repro is not None:
-        lines.append(render.repro_table(facts.repro, volatile=volatile))
+        stages = (render.repro_table(facts.repro, volatile=volatile) if stage_table
+                  else render.repro_counts(facts.repro, volatile) + " Per stage: see **Cost** below.")
+        lines.append(stages)
         lines.append("")
+        if facts.repro.stopped is not None:  # mlops-ci stopped a stage over its time limit
+            lines += [f"- ⛔ **Stopped**: {facts.repro.stopped.message}", ""]
+        if facts.repro.leftovers:
+            lines += [f"- ⚠️ **Left running by a stage** (stopped after `dvc repro` ended): "
+                      f"{len(facts.repro.leftovers)} process(es), e.g. `{facts.repro.leftovers[0]}`", ""]
     details = [("Runner", facts.runner), ("Workflow run", facts.run_url), ("Report artifact", facts.artifact_url),
                ("MLflow champion", facts.mlflow_url), ("Base", facts.base), ("Head", facts.head)]
     lines.extend(f"- **{name}**: {volatile(value) if name in ('Runner', 'Workflow run', 'Report artifact') else value}"
@@ -86,6 +97,10 @@ def run_facts_section(facts: "RunFacts") -> Section:
         reused = facts.repro.names("cached") + facts.repro.names("unchanged")
         status = "pass" if facts.repro.ok else "fail"
         summary = (f"{len(ran)} stage(s) ran, {len(reused)} reused, {volatile(f'{facts.repro.seconds:.1f} s')}"
-                   if facts.repro.ok else f"failed at {', '.join(facts.repro.failed) or 'an unnamed stage'}")
-    return Section(key="run", title="Run", body="\n".join(lines) or "_No run facts._", summary=summary,
-                   status=status, order=ORDER["run"])
+                   if facts.repro.ok else f"failed at {', '.join(facts.repro.failed) or 'an unnamed stage'}"
+                   + (" (time limit)" if facts.repro.stopped else ""))
+    body = "\n".join(lines) or "_No run facts._"
+    in_summary = body.replace(stages, "Stages, their times and cost: in the **DVC pipeline** part above.", 1) \
+        if stages and stages_above else None
+    return Section(key="run", title="Run", body=body, summary=summary, status=status, order=ORDER["run"],
+                   summary_body=in_summary)

@@ -45,7 +45,7 @@ def test_local_report_has_metrics_params_plots_and_run_facts(dvc_repo):
     assert "```mermaid" in body and "xychart-beta" in body
     assert "| **1** | 1 (+1) | 2 (+1) |" not in body  # sanity: cells are per (actual, predicted)
     assert "| **1** | 0 (-1) | 2 (+1) |" in body
-    assert "| train | ▶️ ran |" in body  # run facts from the repro step's record
+    assert "| train | ran |" in body and "Per stage: see **Cost** below." in body  # stage times once, in Cost
     assert (out / "plots" / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "plots" / "confusion.png").exists()
     data = json.loads((out / "report.json").read_text())

@@ -95,3 +95,35 @@ def test_display_range_stays_within_the_data():
     column = run_drift(ref, cur).columns[0]
     edges = column.histogram["edges"]
     assert 14 <= edges[0] and edges[-1] <= 151, edges[:3]
+
+
+def test_markdown_labels_the_statistic_and_the_p_value():
+    """Issue 14: "K-S p-value 0.151" printed the statistic; now each number has its own name."""
+    rng = np.random.default_rng(5)
+    report = drift_of(pd.DataFrame({"x": rng.normal(0, 1, 400)}), pd.DataFrame({"x": rng.normal(0.4, 1, 500)}))
+    (col,) = report.columns
+    assert col.test == "ks" and col.drifted and col.p_value < 0.05 < col.statistic
+    text = markdown.render(report)
+    assert f"— KS statistic {markdown.num(col.statistic)}, p-value {markdown.num(col.p_value)}" in text
+    assert f"| KS | {markdown.num(col.statistic)} (p-value {markdown.num(col.p_value)}) |" in text
+    assert "K-S p-value" not in text and "p=" not in text
+    page = html.render(report)
+    assert "p-value " in page and "p=" not in page
+
+
+def test_a_forced_test_says_which_columns_it_did_not_test():
+    """Issue 14: `--method ks` leaves categorical columns untested — in plain sight, not only in a fold."""
+    from mlops_ci.drift.config import DriftConfig
+
+    rng = np.random.default_rng(6)
+    n = 3000
+    ref = pd.DataFrame({"x": rng.normal(0, 1, n), "plan": rng.choice(list("abc"), n), "tier": rng.choice(list("xy"), n)})
+    cur = pd.DataFrame({"x": rng.normal(1, 1, n), "plan": rng.choice(list("abc"), n), "tier": rng.choice(list("xy"), n)})
+    report = drift_of(ref, cur, DriftConfig(method="ks"))
+    skipped = {c.name: c for c in report.columns if c.status == "skipped"}
+    assert set(skipped) == {"plan", "tier"} and all(c.test == "ks" for c in skipped.values())
+    assert report.n_tested == 1 and report.columns[0].test == "ks"
+    text = markdown.render(report)
+    line = "⚠️ KS does not apply to 2 categorical column(s), not tested: `plan`, `tier`"
+    assert line in text and text.index(line) < text.index("<details>")
+    assert "⚠️" not in markdown.render(drift_of(ref, cur))  # the default rule tests every column

@@ -106,3 +106,12 @@ def test_local_mode_writes_under_out_dir(tmp_path, capsys):
     assert "params.yaml:4: careful" in capsys.readouterr().err
     path = rt.write_file("report/a.json", "{}")
     assert path == out / "report" / "a.json" and path.read_text() == "{}"
+
+
+def test_summary_parts_are_kept_apart_from_what_other_steps_wrote(tmp_path):
+    rt = github_runtime(tmp_path)
+    (tmp_path / "summary").write_text("written by a shell step without a newline")
+    rt.append_summary("### Deploy\n\n<details><summary>log</summary>\n\n```\n### not a heading\n```\n</details>\nnext")
+    text = (tmp_path / "summary").read_text()
+    assert text == ("written by a shell step without a newline\n\n## Deploy\n\n<details><summary>log</summary>\n\n"
+                    "```\n### not a heading\n```\n</details>\n\nnext\n")

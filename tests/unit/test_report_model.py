@@ -53,3 +53,29 @@ def test_status_is_the_worst_section():
 def test_marker_is_sanitised():
     assert marker("pr --> <script>") == "<!-- mlops-ci:report id=pr-script -->"
     assert marker("ci.yml/mlops-pr:main") == "<!-- mlops-ci:report id=ci.yml/mlops-pr:main -->"
+
+
+def test_the_headline_follows_the_gate_and_each_line_says_its_own_status():
+    report = Report(title="mlops-ci report")
+    report.add(Section(key="gate", title="Gate", body="rules", summary="Gate passed", status="pass", order=10))
+    report.add(Section(key="metrics", title="Metrics", body="t", summary="2 regressed", status="warn", order=20))
+    report.add(Section(key="params", title="Parameters", body="t", summary="1 changed", status="info", order=30))
+    body = report.render()
+    assert "## ✅ mlops-ci report" in body  # the gate passed: a regression it allowed is not a warning
+    assert "- ✅ **Gate**: Gate passed" in body and "- ⚠️ **Metrics**: 2 regressed" in body
+    assert "- **Parameters**: 1 changed" in body  # no icon for plain information
+    report.add(Section(key="drift", title="Drift", body="t", summary="contract error", status="fail", order=40))
+    assert report.render().startswith(marker("pr") + "\n## ❌ ")  # another section failed outright
+    without_gate = Report(title="r", sections=[s for s in report.sections if s.key in ("metrics", "params")])
+    assert without_gate.status == "warn"
+
+
+def test_the_summary_variant_uses_summary_bodies_and_drops_empty_ones():
+    report = Report(title="mlops-ci report")
+    report.add(Section(key="run", title="Run", body="| stage table |", summary="3 ran", order=80,
+                       summary_body="Stages: in the DVC pipeline part above."))
+    report.add(Section(key="cost", title="Cost", body="| cost table |", summary="≈ 1 USD", order=85, summary_body=""))
+    comment, summary = report.render(), report.render(summary=True)
+    assert "| stage table |" in comment and "| cost table |" in comment and "**Cost**" in comment
+    assert "| stage table |" not in summary and "Stages: in the DVC pipeline part above." in summary
+    assert "Cost" not in summary  # neither the section nor its headline line
