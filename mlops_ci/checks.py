@@ -53,9 +53,40 @@ class CheckRun:
         self.html_url: str | None = None
 
     def start(self, title: str = "Evaluating…") -> None:
-        data = self.api.create_check_run(self.name, self.head_sha, status="in_progress", details_url=self.details_url,
-                                         output={"title": title, "summary": "The gate is running."})
+        """Create the check in progress - or take over one a previous attempt left in progress.
+
+        A job whose API calls failed after creating the check leaves it `in_progress` for good
+        (an orphan: it looks like a hung job, and a required check that never completes blocks the
+        merge). A re-run takes over the newest orphan of the same name on the same commit and
+        completes any older ones as superseded, instead of adding one more.
+        """
+        output = {"title": title, "summary": "The gate is running."}
+        orphans = self._orphans()
+        if orphans:
+            newest, *older = orphans
+            data = self.api.update_check_run(int(newest["id"]), status="in_progress", details_url=self.details_url,
+                                             output=output)
+            for run in older:
+                self.api.update_check_run(int(run["id"]), status="completed", conclusion="cancelled",
+                                          completed_at=now(),
+                                          output={"title": "Superseded by a re-run",
+                                                  "summary": f"A re-run reports this check in check run {newest['id']}."})
+        else:
+            data = self.api.create_check_run(self.name, self.head_sha, status="in_progress",
+                                             details_url=self.details_url, output=output)
         self.id, self.html_url = int(data["id"]), data.get("html_url")
+
+    def _orphans(self) -> list[dict[str, Any]]:
+        """In-progress runs of this check on this commit, newest first ([] when the API cannot list them)."""
+        lister = getattr(self.api, "in_progress_check_runs", None)
+        if lister is None:
+            return []
+        try:
+            runs = [run for run in lister(self.head_sha, self.name) if run.get("name") == self.name]
+        except Exception as exc:  # noqa: BLE001 - listing is best effort: a new check is always possible
+            log.warning("could not look for unfinished %r check runs: %s", self.name, exc)
+            return []
+        return sorted(runs, key=lambda run: int(run["id"]), reverse=True)
 
     def complete(self, outcome: CheckOutcome) -> None:
         if self.id is None:

@@ -170,14 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except ModuleNotFoundError as exc:
-        extra = _OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
-        if extra is None or debug:
-            raise
-        from mlops_ci.errors import BadInput
+        from mlops_ci.extras import MissingExtra, is_optional
 
-        _report_error(BadInput(f"this command needs the Python package '{exc.name}', which is not installed",
-                               hint=f"Install the '{extra}' extra: pip install 'mlops-ci[{extra}]' "
-                                    "(or mlops-ci[all])."))
+        if not is_optional(exc.name) or debug:
+            raise
+        _report_error(MissingExtra([exc.name or ""], _command_words(argv)))
         return 2
     return result if isinstance(result, int) else 0
 
@@ -194,10 +191,10 @@ def _show_click_error(exc: click.ClickException) -> None:
     sys.stderr.flush()
 
 
-#: Optional dependencies (pyproject's extras): a command that needs one says which extra to install.
-_OPTIONAL_MODULES = {"mlflow": "mlflow", "docker": "docker", "fastapi": "docker", "uvicorn": "docker",
-                     "kubernetes": "kubernetes", "sklearn": "example", "dask": "distributed",
-                     "torch": "gpu-example"}
+def _command_words(argv: list[str] | None) -> str:
+    """`mlops-ci <command>` as typed, for messages."""
+    words = [w for w in (argv if argv is not None else sys.argv[1:]) if w in COMMANDS]
+    return " ".join(["mlops-ci", *words[:1]])
 
 
 if __name__ == "__main__":  # pragma: no cover

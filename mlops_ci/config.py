@@ -71,6 +71,35 @@ class ReproConfig(_Section):
         "TOKEN, PASSWORD or SECRET and without values holding URI credentials. GitHub's tokens, ACTIONS_* "
         "and the runner's GITHUB_ENV/PATH/OUTPUT/STATE/STEP_SUMMARY are never handed over.")
 
+    stage_timeout: float | dict[str, float] | None = Field(
+        None, description="Seconds a stage may run before mlops-ci stops it and every process it started, and "
+        "fails the run naming it: one number for every stage, or a mapping of stage name or glob to seconds "
+        "(exact names first, then globs in order; '*' for the rest), e.g. {train: 7200, '*': 1800}. DVC's own "
+        "work between stages is held to the '*' / single-number limit. `--stage-timeout` overrides it all. "
+        "Default: no limit (the workflow's timeout-minutes is then the only one).")
+    heartbeat: float = Field(60.0, ge=0.1, le=60, description=(
+        "Seconds between the heartbeat lines `mlops-ci repro` prints while DVC runs (which stage, for how "
+        "long, and on GPU runners the GPUs' utilisation and memory right now); at most 60."))
+
+    @field_validator("stage_timeout", mode="before")
+    @classmethod
+    def _timeouts(cls, value: Any) -> Any:
+        expected = ("expected seconds (a number > 0) or a mapping of stage name or glob to seconds, "
+                    "e.g. {train: 7200, '*': 1800}")
+        if value is None:
+            return value
+        if isinstance(value, dict):
+            for key, seconds in value.items():
+                if not isinstance(key, str) or not key.strip():
+                    raise ValueError(f"stage name {key!r}: {expected}")
+                if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0 \
+                        or seconds == float("inf"):
+                    raise ValueError(f"{key}: {seconds!r} is not a number of seconds > 0 ({expected})")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+            raise ValueError(expected)
+        return value
+
     @field_validator("pass_env")
     @classmethod
     def _env_names(cls, value: list[str]) -> list[str]:

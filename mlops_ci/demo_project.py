@@ -57,13 +57,41 @@ def load_scenario(example: Path) -> Scenario:
 
 
 def bundled_example(name: str = "churn") -> Path:
-    """The example shipped with the source tree (override with MLOPS_CI_EXAMPLE_DIR)."""
+    """The example shipped inside the package (override with MLOPS_CI_EXAMPLE_DIR).
+
+    The wheel carries it as package data under ``mlops_ci/examples/`` (in a checkout that is a link
+    to the repository's ``examples/``), so `pip install "mlops-ci[all]"` is enough for the demo.
+    """
     override = os.environ.get("MLOPS_CI_EXAMPLE_DIR")
-    path = Path(override) if override else Path(__file__).resolve().parent.parent / "examples" / name
+    path = Path(override) if override else Path(__file__).resolve().parent / "examples" / name
     if not (path / "dvc.yaml").is_file():
         raise BadInput(f"{path}: example project not found",
-                       hint="Run the demo from a source checkout of mlops-ci, or set MLOPS_CI_EXAMPLE_DIR.")
+                       hint="Reinstall mlops-ci (the example ships inside its wheel), or set MLOPS_CI_EXAMPLE_DIR "
+                            "to a copy of examples/churn.")
     return path
+
+
+#: The JSON Schema of .mlops-ci.yml, shipped with the package (what `mlops-ci config schema` prints; in a
+#: checkout a link to the repository's mlops-ci.schema.json).
+SCHEMA_FILE = Path(__file__).resolve().parent / "mlops-ci.schema.json"
+_SCHEMA_LINE = "# yaml-language-server: $schema="
+
+
+def _make_writable(root: Path) -> None:
+    for path in (root, *root.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o200)
+
+
+def _point_schema_link(config: Path) -> None:
+    """The copied example's ``$schema`` link is relative to where it ships: aim it at the packaged file."""
+    if not config.is_file() or not SCHEMA_FILE.is_file():
+        return
+    lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith(_SCHEMA_LINE):
+            lines[i] = f"{_SCHEMA_LINE}{SCHEMA_FILE.as_uri()}\n"
+    config.write_text("".join(lines), encoding="utf-8")
 
 
 class DemoRepo:
@@ -79,6 +107,8 @@ class DemoRepo:
         if root.exists() and any(root.iterdir()):
             raise BadInput(f"{root}: --workdir must be empty or not exist yet (the demo creates a git repo there)")
         shutil.copytree(example, root, ignore=_IGNORED_COPY, dirs_exist_ok=True)
+        _make_writable(root)  # an installed package may be read-only (actions/setup seals its venv)
+        _point_schema_link(root / ".mlops-ci.yml")
         # Embedded defaults only: no GitHub, no outside MLflow server, no inputs meant for a real job.
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("GITHUB_", "RUNNER_", "MLOPS_CI_", "MLFLOW_"))}

@@ -42,7 +42,8 @@ def evaluate(ws: "Workspace", champion: "ChampionData | None", challenger: "Chal
     from mlops_ci.gate.evaluate import evaluate_gate
 
     directions = ws.config.metrics.direction
-    return evaluate_gate(ws.config.gate, champion, challenger, direction_of=lambda m: direction_for(m, directions))
+    return evaluate_gate(ws.config.gate, champion, challenger, direction_of=lambda m: direction_for(m, directions),
+                         precision=ws.config.metrics.precision)
 
 
 def evaluate_records(ws: "Workspace", registry: "Registry", candidate: "ModelRecord",
@@ -81,13 +82,43 @@ def metric_locations(ws: "Workspace", files: Mapping[str, Mapping[str, float]]) 
         file = ws.dvc_root / path
         if not file.is_file():
             continue
-        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = file.read_text(encoding="utf-8", errors="replace")
+        lines = text.splitlines()
+        doc = _located(text, path)
         for name in values:
-            leaf = name.rsplit(".", 1)[-1]
-            pattern = re.compile(rf"""(^|[\s{{,"']){re.escape(leaf)}["']?\s*[:=,]""")
-            line = next((i + 1 for i, text in enumerate(lines) if pattern.search(text)), 1)
+            exact = doc.lines.get(tuple(name.split("."))) if doc is not None else None
+            line = exact or _scan_line(lines, name.split(".")) or _scan_line(lines, [name]) or 1
             out.setdefault(name, (prefix + path, line))
     return out
+
+
+def _located(text: str, path: str) -> Any:
+    """JSON / YAML metrics with every key's line (None for other formats or unparsable files)."""
+    from mlops_ci.errors import MlopsError
+    from mlops_ci.yamlsource import load_yaml
+
+    if not path.lower().endswith((".json", ".yaml", ".yml")):
+        return None
+    try:
+        return load_yaml(text, path)
+    except MlopsError:
+        return None
+
+
+def _scan_line(lines: list[str], keys: list[str]) -> int | None:
+    """1-based line of the nested key ``keys`` by a text scan: each key after its parent's line.
+
+    So ``test.rmse`` lands on the ``rmse`` below ``test`` (a TOML ``[test]`` table, a JSON or YAML
+    mapping), never on the ``rmse`` of ``train`` above it.
+    """
+    start, found = 0, None
+    for key in keys:
+        pattern = re.compile(rf"""(^|[\s{{,"'\[.]){re.escape(key)}["']?\s*[:=,\]]""")
+        found = next((i for i in range(start, len(lines)) if pattern.search(lines[i])), None)
+        if found is None:
+            return None
+        start = found
+    return None if found is None else found + 1
 
 
 def param_locations(ws: "Workspace", changed: list[tuple[str, str]]) -> dict[str, tuple[str, int]]:

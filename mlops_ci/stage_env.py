@@ -63,3 +63,28 @@ def withheld_line(names: list[str]) -> str:
     return (f"dvc repro: withheld from the stages' environment: {', '.join(names)} "
             "(to hand a variable to the stages anyway, list it under repro.pass_env in .mlops-ci.yml; "
             "GitHub's tokens, ACTIONS_* and the runner's GITHUB_ENV/PATH/OUTPUT/STATE/STEP_SUMMARY never go)")
+
+
+def with_interpreter_on_path(env: Mapping[str, str], executable: str | None = None,
+                             prefix: str | None = None) -> dict[str, str]:
+    """``env`` with the directory of the interpreter running mlops-ci first on PATH.
+
+    A stage's ``cmd: python train.py`` then finds the interpreter that has the project's packages
+    even when mlops-ci was started by its full path, without its virtualenv on PATH (as after
+    `mlops-ci demo`). Not when another environment is active (``VIRTUAL_ENV`` / ``CONDA_PREFIX``
+    naming something else than the one running mlops-ci): its ``python`` is the user's choice.
+    """
+    import os
+    import sys
+
+    executable = executable or sys.executable
+    prefix = os.path.realpath(prefix or sys.prefix)
+    out = dict(env)
+    active = [env.get(name) for name in ("VIRTUAL_ENV", "CONDA_PREFIX") if env.get(name)]
+    if not executable or any(os.path.realpath(str(path)) != prefix for path in active):
+        return out
+    directory = os.path.dirname(executable)
+    entries = [e for e in out.get("PATH", "").split(os.pathsep) if e]
+    if entries[:1] != [directory]:
+        out["PATH"] = os.pathsep.join([directory, *entries])
+    return out

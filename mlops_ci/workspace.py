@@ -64,7 +64,8 @@ class Workspace:
     def base_revision(self, explicit: str | None) -> str:
         """What the change is compared against: --base, else the PR base / push 'before', else merge-base."""
         if explicit:
-            sha = self.git.resolve(explicit)
+            # A CI clone (actions/checkout) has no local branches, only origin's: `--base main` means origin/main there.
+            sha = self.git.resolve(explicit) or self.git.resolve(f"refs/remotes/origin/{explicit}")
             if sha is None:
                 if len(explicit) >= 7 and all(ch in "0123456789abcdef" for ch in explicit.lower()):
                     return self.git.ensure_commit(explicit, "base")

@@ -7,11 +7,17 @@
 #   SETUP_INPUT_EXTRAS     pip extras (default all; "" for the core only)
 #   SETUP_INPUT_CACHE_DIR  cache root (default ${RUNNER_TOOL_CACHE:-$HOME/.cache}/mlops-ci)
 #   SETUP_INPUT_PIP_ARGS   extra pip arguments, split on whitespace, never printed
+#   SETUP_INPUT_COMPILE_BYTECODE  auto (default: compile on self-hosted runners only, where the venv
+#                          serves later jobs), true or false; the pip fallback always compiles, as pip does
 # Not INPUT_*: runners expose a composite action's own inputs as INPUT_<NAME> to its steps, so the
 # `version` input of actions/promote once leaked in here as the toolkit version to install.
 # Tunables: MLOPS_CI_SETUP_LOCK_TIMEOUT (seconds to wait for another job's install, default 1200);
 #   MLOPS_CI_SETUP_VERIFY=full hashes every file of a cached venv on reuse, not only those whose
 #   inode or ctime changed since the manifest was written.
+#   MLOPS_CI_SETUP_INSTALLER=auto|uv|pip: auto (default) installs with uv - pinned and hash-checked
+#   by get-uv.sh, kept in <cache-dir>/.tools - and falls back to pip where uv cannot be had or fails;
+# Progress: one line per phase of an install ([1/4] venv, [2/4] installer, [3/4] packages,
+# [4/4] health check and seal), each with its time.
 #
 # Cache layout (one entry per toolkit version):
 #   <cache-dir>/<version>/venv        the venv used by jobs: a symlink to venv-<stamp> below, or any
@@ -93,6 +99,13 @@ if [ -z "$cache_dir" ]; then
 fi
 case "$cache_dir" in "~"/*) cache_dir="$HOME/${cache_dir#"~/"}" ;; esac
 
+case "${SETUP_INPUT_COMPILE_BYTECODE:-auto}" in
+  true) compile=1 ;;
+  false) compile=0 ;;
+  auto|"") compile=0; [ "${RUNNER_ENVIRONMENT:-}" != self-hosted ] || compile=1 ;;
+  *) die "invalid compile-bytecode '${SETUP_INPUT_COMPILE_BYTECODE}' (input 'compile-bytecode': auto, true or false)" ;;
+esac
+
 pip_args=()
 if [ -n "${SETUP_INPUT_PIP_ARGS:-}" ]; then
   read -r -a pip_args <<< "$SETUP_INPUT_PIP_ARGS"
@@ -169,6 +182,10 @@ remove_tree() {  # remove_tree DIR: a venv this script built is read-only, so ma
   fi
   rm -rf -- "$d" || log "could not remove $d"
   rm -f -- "$d.manifest-sha256" || true
+  if [ -d "$d.uv-cache" ] && [ ! -L "$d.uv-cache" ]; then  # the uv cache it was installed from
+    chmod -R u+w -- "$d.uv-cache" 2>/dev/null || true
+    rm -rf -- "$d.uv-cache" || log "could not remove $d.uv-cache"
+  fi
 }
 
 lock_fd=""
@@ -204,25 +221,95 @@ acquire_lock() {
 stage_source() {  # copy only what a build needs, so the build never writes into the checkout
   local dest="$1" item
   mkdir -p "$dest"
+  # examples/: the bundled example ships inside the package (mlops_ci/examples links to it)
   for item in pyproject.toml setup.cfg setup.py MANIFEST.in README.md README.rst LICENSE LICENSE.txt \
-              requirements.lock mlops_ci; do
+              requirements.lock mlops-ci.schema.json mlops_ci examples; do
     [ -e "$src/$item" ] && cp -R "$src/$item" "$dest/"
   done
   find "$dest" -name __pycache__ -type d -prune -exec rm -rf {} +
 }
 
+now() { printf '%s\n' "${EPOCHREALTIME:-$SECONDS}" | tr , .; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+# One line per phase of an install: `[n/4] what (time)`.
+phase() { log "[$1/4] $2"; }
+
+# uv (pinned, hash-checked: get-uv.sh) installs the locked set in seconds; pip is the fallback where
+# uv cannot be had (no wheel for this platform, no pip to fetch it) or fails (e.g. an index that only
+# pip's own configuration names). MLOPS_CI_SETUP_INSTALLER=pip|uv forces one (default: auto).
+install_with_uv() {  # install_with_uv NEWDIR TMP SPEC...: 0 when uv installed everything
+  local new="$1" tmp="$2" started uv store count
+  shift 2
+  started="$(now)"
+  store=""
+  mkdir -p "$cache_dir/.tools" 2>/dev/null && [ -w "$cache_dir/.tools" ] && store="$cache_dir/.tools"
+  if ! uv="$(bash "$here/get-uv.sh" "$store" "$tmp" "$python_bin" -- ${pip_args[@]+"${pip_args[@]}"} \
+               2> "$tmp/get-uv.err")"; then
+    log "uv is not available here ($(tr '\n' ' ' < "$tmp/get-uv.err")): installing with pip"
+    return 1
+  fi
+  phase 2 "uv $("$uv" --version | cut -d' ' -f2) ready, hash-checked ($(since "$started"))"
+  started="$(now)"
+  # No config from the working directory (a pull request's pyproject.toml or uv.toml must not pick
+  # the index the toolkit comes from); the index of pip's environment variables is honoured.
+  # uv's cache is this venv's own, NEWDIR.uv-cache beside it, removed with it: files are hard-linked
+  # from it (twice as fast as copies here), so they share inodes with nothing but that cache
+  # (removing the cache now would change every file's ctime after it was sealed, and take ~10 s
+  # on a busy disk), and nothing a job could have written into a shared cache gets in.
+  # Bytecode (input compile-bytecode): by default compiled where the venv is reused by later jobs (a
+  # self-hosted runner), not where it serves one job (GitHub-hosted, local): compiling costs ~45 s on
+  # 2 cores; without it every process compiles what it imports (the sealed venv caches nothing):
+  # the demo took 48-51 s instead of 20-37 s (benchmarks/README.md, "Set-up and the quickstart").
+  if ! (cd "$tmp" && env UV_NO_CONFIG=1 UV_LINK_MODE=hardlink UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 \
+          UV_COMPILE_BYTECODE="$compile" \
+          UV_CACHE_DIR="$new.uv-cache" \
+          ${PIP_INDEX_URL:+UV_INDEX_URL="${UV_INDEX_URL:-$PIP_INDEX_URL}"} \
+          ${PIP_EXTRA_INDEX_URL:+UV_EXTRA_INDEX_URL="${UV_EXTRA_INDEX_URL:-$PIP_EXTRA_INDEX_URL}"} \
+          "$uv" pip install --python "$new/bin/python" ${constraint[@]+"${constraint[@]}"} \
+          ${pip_args[@]+"${pip_args[@]}"} "$@" pip) > "$tmp/install.log" 2>&1; then
+    echo "::group::uv pip install output"
+    tail -n 200 "$tmp/install.log" || true
+    echo "::endgroup::"
+    log "uv pip install failed (output above): trying pip"
+    return 1
+  fi
+  count="$(sed -n 's/^Installed \([0-9]*\) package.*/\1/p' "$tmp/install.log" | tail -n 1)"
+  phase 3 "installed ${count:-the} packages with uv$([ "$compile" = 1 ] && echo ", bytecode compiled") ($(since "$started"))"
+}
+
+install_with_pip() {  # install_with_pip NEWDIR TMP SPEC...
+  local new="$1" tmp="$2" started
+  shift 2
+  started="$(now)"
+  if ! "$new/bin/python" -m pip --version >/dev/null 2>&1; then
+    "$new/bin/python" -m ensurepip --default-pip > "$tmp/ensurepip.log" 2>&1 \
+      || { cat "$tmp/ensurepip.log"; remove_tree "$new"; rm -rf "$tmp"; die "'$python_in' -m ensurepip failed"; }
+  fi
+  phase 2 "pip $("$new/bin/python" -m pip --version | cut -d' ' -f2) ready ($(since "$started"))"
+  started="$(now)"
+  if ! "$new/bin/python" -m pip install --disable-pip-version-check --no-input \
+       ${constraint[@]+"${constraint[@]}"} ${pip_args[@]+"${pip_args[@]}"} "$@" > "$tmp/pip.log" 2>&1; then
+    echo "::group::pip install output"
+    grep -v "is ignored: it is neither a file nor a directory" "$tmp/pip.log" | tail -n 200 || true
+    echo "::endgroup::"
+    remove_tree "$new"
+    rm -rf "$tmp"
+    die "pip install of mlops-ci $version failed (output above)"
+  fi
+  phase 3 "installed with pip ($(since "$started"))"
+}
+
 install_venv() {  # install_venv NEWDIR
-  local new="$1" tmp spec
-  local pip=("$new/bin/python" -m pip install --disable-pip-version-check --no-input)
-  "$python_bin" -m venv "$new" || die "'$python_in' -m venv failed"
+  local new="$1" tmp spec started installer="${MLOPS_CI_SETUP_INSTALLER:-auto}"
+  local constraint=()
+  case "$installer" in auto|uv|pip) ;; *) die "MLOPS_CI_SETUP_INSTALLER must be auto, uv or pip, not '$installer'" ;; esac
   tmp="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mlops-ci-setup.XXXXXX")"
   if [ "$version" = "$src_version" ]; then
     stage_source "$tmp/src"
     spec="$tmp/src"
     [ -z "$extras" ] || spec="${spec}[${extras}]"
-    if [ -f "$tmp/src/requirements.lock" ]; then
-      pip+=(-c "$tmp/src/requirements.lock")
-    fi
+    [ ! -f "$tmp/src/requirements.lock" ] || constraint=(-c "$tmp/src/requirements.lock")
     log "installing mlops-ci $version${extras:+[$extras]} from $src into $new"
   else
     spec="mlops-ci"
@@ -230,18 +317,32 @@ install_venv() {  # install_venv NEWDIR
     spec="$spec==$version"
     log "installing mlops-ci $version${extras:+[$extras]} from the package index into $new"
   fi
-  if ! "${pip[@]}" "${pip_args[@]}" "$spec" > "$tmp/pip.log" 2>&1; then
-    echo "::group::pip install output"
-    grep -v "is ignored: it is neither a file nor a directory" "$tmp/pip.log" | tail -n 200 || true
-    echo "::endgroup::"
-    rm -rf "$tmp" "$new"
-    die "pip install of mlops-ci $version failed (output above)"
+  started="$(now)"
+  # Without pip: uv installs its own pinned pip (the toolkit needs one to download wheels for images);
+  # the pip path bootstraps one with ensurepip.
+  "$python_bin" -m venv "$new" --without-pip || { rm -rf "$tmp"; die "'$python_in' -m venv failed"; }
+  phase 1 "virtualenv created with Python $python_xy ($(since "$started"))"
+  if [ "$installer" = pip ] || ! install_with_uv "$new" "$tmp" "$spec"; then
+    [ "$installer" != uv ] || { remove_tree "$new"; rm -rf "$tmp"; die "uv install of mlops-ci $version failed (MLOPS_CI_SETUP_INSTALLER=uv)"; }
+    remove_tree "$new.uv-cache"
+    if [ -n "$(ls -A "$new/lib/python$python_xy/site-packages" 2>/dev/null)" ]; then  # what uv left half-done
+      remove_tree "$new"
+      "$python_bin" -m venv "$new" --without-pip || { rm -rf "$tmp"; die "'$python_in' -m venv failed"; }
+    fi
+    install_with_pip "$new" "$tmp" "$spec"
   fi
   rm -rf "$tmp"
+  started="$(now)"
+  # The sealed venv never writes bytecode, whoever runs it: a job running as root would otherwise
+  # add __pycache__/*.pyc to it (read-only does not stop root), and the next setup would find the
+  # venv modified and rebuild it.
+  printf 'import sys; sys.dont_write_bytecode = True\n' \
+    > "$new/lib/python$python_xy/site-packages/00-mlops-ci-no-bytecode.pth"
   printf 'version=%s\nextras=%s\npython=%s\nsource=%s\ninstalled=%s\n' \
     "$version" "$extras" "$python_xy" "$src_digest" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$new/.mlops-ci-setup"
   healthy "$new" || { remove_tree "$new"; die "the freshly installed venv failed its health check (see above)"; }
   seal "$new"
+  phase 4 "checked and sealed: read-only, every file's sha256 in its manifest ($(since "$started"))"
 }
 
 seal() {  # seal NEWDIR: read-only, with its manifest inside, its digest in .mlops-ci-setup and in the entry
@@ -283,6 +384,10 @@ collect_garbage() {  # our venv-* dirs not in use: unfinished builds now, replac
       [ -d "${d%.manifest-sha256}" ] || rm -f -- "$d"
       continue
     fi
+    if [[ "$d" == *.uv-cache ]]; then  # goes with its venv
+      [ -d "${d%.uv-cache}" ] || remove_tree "${d%.uv-cache}"
+      continue
+    fi
     [ -d "$d" ] || continue
     [ "$(basename "$d")" != "$current" ] || continue
     if [ ! -f "$d/.mlops-ci-setup" ] || [ -n "$(find "$d" -maxdepth 0 -mmin +1440)" ]; then
@@ -320,10 +425,10 @@ else
       log "cache-hit=false: installing mlops-ci $version (nothing cached in $entry)"
     fi
     new="$entry/venv-$(date -u +%Y%m%d%H%M%S)-$$"
-    started=$SECONDS
+    started="$(now)"
     install_venv "$new"
     switch_to "$new"
-    log "installed in $((SECONDS - started))s"
+    log "installed in $(since "$started")"
   fi
   collect_garbage
 fi

@@ -235,6 +235,11 @@ class GitHub:
             body["output"] = dict(output)
         return self.request("POST", "check-runs", body=body)
 
+    def in_progress_check_runs(self, head_sha: str, name: str) -> list[dict[str, Any]]:
+        """Check runs named ``name`` on ``head_sha`` still in progress (every attempt, not only the latest)."""
+        return list(self.paginate(f"commits/{head_sha}/check-runs",
+                                  {"check_name": name, "status": "in_progress", "filter": "all"}, key="check_runs"))
+
     def update_check_run(self, check_run_id: int, **fields: Any) -> dict[str, Any]:
         body = {k: v for k, v in fields.items() if v is not None}
         return self.request("PATCH", f"check-runs/{check_run_id}", body=body)
@@ -266,10 +271,12 @@ class GitHub:
             body["log_url"] = log_url
         return self.request("POST", f"deployments/{deployment_id}/statuses", body=body)
 
-    def deployments(self, environment: str, limit: int = 30) -> list[dict[str, Any]]:
-        """Newest first, at most ``limit`` (one page: rollback only looks at recent history)."""
-        return list(self.request("GET", "deployments", params={"environment": environment,
-                                                               "per_page": min(limit, 100)}))
+    def deployments(self, environment: str, limit: int = 30, sha: str | None = None) -> list[dict[str, Any]]:
+        """Newest first, at most ``limit`` (one page: rollback only looks at recent history), of one commit if ``sha``."""
+        params: dict[str, Any] = {"environment": environment, "per_page": min(limit, 100)}
+        if sha:
+            params["sha"] = sha
+        return list(self.request("GET", "deployments", params=params))
 
     def deployment_statuses(self, deployment_id: int) -> list[dict[str, Any]]:
         """Newest first."""

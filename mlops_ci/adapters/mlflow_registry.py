@@ -70,6 +70,9 @@ class Registry:
     @property
     def client(self) -> Any:
         if self._client is None:
+            from mlops_ci.extras import require
+
+            require(["mlflow"], f"the MLflow registry ({redact(self.tracking_uri)})")
             import mlflow
             from mlflow import MlflowClient
 
@@ -137,6 +140,29 @@ class Registry:
                 return None
             raise self._error(f"reading stage {stage} of {name}", exc) from exc
         return versions[0] if versions else None
+
+    def version_for_commit(self, name: str, sha: str) -> ModelRecord | None:
+        """The newest version of ``name`` registered from commit ``sha`` (lineage tag), if any.
+
+        What makes `register` idempotent: a re-run of the same main job finds its version again
+        instead of adding an identical one.
+        """
+        from mlops_ci.lineage import PREFIX
+
+        query = f"name = '{_quoted(name)}' and tags.`{PREFIX}git_sha` = '{_quoted(sha)}'"
+        try:
+            found = list(self.client.search_model_versions(query))
+        except Exception as exc:  # noqa: BLE001 - MLflow raises MlflowException for everything
+            if isinstance(exc, MlopsError):
+                raise
+            if _connection_failure(exc) or not self._not_found(exc):
+                raise self._error(f"looking for versions of {name} from commit {sha[:12]}", exc) from exc
+            return None
+        found = [mv for mv in found if (mv.tags or {}).get(f"{PREFIX}git_sha") == sha]
+        if not found:
+            return None
+        newest = max(found, key=lambda mv: int(mv.version))
+        return self._record(newest, f"version {newest.version} (commit {sha[:12]})")
 
     def version(self, name: str, version: str) -> ModelRecord:
         mv = self._call(f"reading {name} v{version}", self.client.get_model_version, name, str(version))
@@ -374,3 +400,8 @@ def model_version_url(tracking_uri: str, name: str, version: str) -> str | None:
 
 def temp_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="mlops-ci-mlflow-"))
+
+
+def _quoted(value: str) -> str:
+    """A value inside single quotes of an MLflow search filter."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")

@@ -53,7 +53,7 @@ def schema(output: Path | None) -> None:
 @project_option()
 @option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(project_dir: str, force: bool) -> None:
-    """Write a commented starter .mlops-ci.yml."""
+    """Write a commented starter .mlops-ci.yml (with gate, drift and contract examples); ignore .mlops-ci/ in git."""
     from mlops_ci.config import CONFIG_FILENAME
 
     target = Path(project_dir) / CONFIG_FILENAME
@@ -62,3 +62,22 @@ def init(project_dir: str, force: bool) -> None:
     text = resources.files("mlops_ci").joinpath("templates/mlops-ci.yml").read_text(encoding="utf-8")
     target.write_text(text, encoding="utf-8")
     click.echo(f"wrote {target}")
+    if _ignore_local_state(Path(project_dir) / ".gitignore"):
+        click.echo(f"added {LOCAL_STATE} to {Path(project_dir) / '.gitignore'}")
+
+
+#: Where local runs keep their outputs, the embedded MLflow store and the demo's DVC remote.
+LOCAL_STATE = ".mlops-ci/"
+
+
+def _ignore_local_state(gitignore: Path) -> bool:
+    """Add ``.mlops-ci/`` to .gitignore unless a line already ignores it; True when added."""
+    try:
+        text = gitignore.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if any(line.strip().strip("/") == LOCAL_STATE.strip("/") for line in text.splitlines()):
+        return False
+    gitignore.write_text(text + ("" if not text or text.endswith("\n") else "\n") + LOCAL_STATE + "\n",
+                         encoding="utf-8")
+    return True

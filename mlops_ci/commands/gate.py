@@ -46,7 +46,8 @@ CHECK_NAME = "mlops-ci / gate"
 @option("--model-name", default=None, help="Registered model to read alias `champion` of.")
 @option("--check/--no-check", "publish_check", default=None,
         help="Report the check run (default: yes in Actions, no locally).")
-@option("--check-name", default=CHECK_NAME, show_default=True)
+@option("--check-name", default=CHECK_NAME, show_default=True,
+        help="Name of the check run (what branch protection requires).")
 @option("--github-token", default=None, help="Token with `checks: write` (default: $GITHUB_TOKEN).")
 @option("--repro-outcome", default=None,
         help="Outcome of the job's repro step (`steps.<repro>.outcome`): anything but success fails the gate "
@@ -73,6 +74,7 @@ def gate(project_dir: str, config_path: str | None, champion_metrics: Path | Non
         _finish(ws, verdict, check)
     except Exception as exc:
         _fail_check(check, exc)
+        _failure_outputs(project_dir, env, exc)
         if check is None:
             _record_failure(project_dir, env, exc)
         raise
@@ -259,13 +261,19 @@ def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -
 
     summary = render_markdown(verdict)
     rt = ws.runtime
-    rt.set_output("conclusion", verdict.conclusion)
-    rt.set_output("title", verdict.title)
-    rt.set_output("verdict-path", str(rt.out_dir / "gate.json"))
+
+    def outputs() -> None:
+        # Only once the check says the same: a step output `conclusion=success` next to a check
+        # that could not be completed would let a later step treat the gate as passed.
+        rt.set_output("conclusion", verdict.conclusion)
+        rt.set_output("title", verdict.title)
+        rt.set_output("verdict-path", str(rt.out_dir / "gate.json"))
+
     rt.append_summary(summary)
     click.echo(f"gate: {verdict.conclusion} — {verdict.title}")
     click.echo(f"champion: {verdict.champion_source}")
     if check is None:
+        outputs()
         # "In Actions" comes from the runtime (GITHUB_ACTIONS), not from ws.context: that runs git
         # detection, which fails outside a git repository or in one without commits.
         if not rt.in_github:
@@ -281,8 +289,21 @@ def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -
         except Exception as exc:  # noqa: BLE001 - annotations are a nicety: complete the check without them
             click.echo(f"mlops-ci: gate annotations skipped: {describe(exc)}", err=True)
             notes = []
-    rt.set_output("check-url", check.html_url or "")
     check.complete(CheckOutcome(verdict.conclusion, verdict.title, summary, annotations=tuple(notes)))
+    outputs()
+    rt.set_output("check-url", check.html_url or "")
+
+
+def _failure_outputs(project_dir: str, env: dict[str, str], exc: BaseException) -> None:
+    """The step's outputs after an error: `conclusion=failure` and the reason, never a stale success."""
+    from mlops_ci.gha import Runtime
+
+    try:
+        rt = Runtime.detect(project_dir, env)
+        rt.set_output("conclusion", "failure")
+        rt.set_output("title", f"Gate error: {describe(exc).splitlines()[0][:200]}")
+    except Exception as write_error:  # noqa: BLE001 - the original error matters more
+        click.echo(f"mlops-ci: could not write the gate's step outputs: {describe(write_error)}", err=True)
 
 
 def _changed_params(ws: "Workspace") -> list[tuple[str, str]]:

@@ -36,8 +36,10 @@ class GateRefused(MlopsError):
 @config_option()
 @option("--model-name", default=None, help="Registered model (default: config mlflow.model_name / repo name).")
 @option("--version", "version", default=None, help="Version to promote (default: the one behind --from-alias).")
-@option("--from-alias", default="challenger", show_default=True)
-@option("--to-alias", default="champion", show_default=True)
+@option("--from-alias", default="challenger", show_default=True,
+        help="Alias naming the version to promote (unless --version is given).")
+@option("--to-alias", default="champion", show_default=True,
+        help="Alias to move to that version (the one it held before is kept as previous-<alias>).")
 @option("--reason", default=None, help="Why (recorded in the audit trail).")
 @option("--force", is_flag=True, help="Promote even if the gate fails (the failure is recorded).")
 def promote(project_dir: str, config_path: str | None, model_name: str | None, version: str | None,

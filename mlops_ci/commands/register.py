@@ -46,8 +46,9 @@ def register(project_dir: str, config_path: str | None, model_name: str | None, 
     rt.write_file("registry.json", json.dumps(result, indent=2) + "\n")
     rt.append_summary(f"### Model registered\n\n`{result['model-name']}` version **{result['model-version']}** "
                       f"(alias `{alias}`), run `{result['run-id']}`, {len(result['lineage'])} lineage tags.\n")
+    again = " (already registered from this commit: no new version)" if result.get("reused") else ""
     click.echo(f"registered {result['model-name']} v{result['model-version']} as @{alias} "
-               f"(run {result['run-id']})")
+               f"(run {result['run-id']}){again}")
 
 
 def model_name_for(ws: "Workspace", explicit: str | None) -> str:
@@ -72,6 +73,15 @@ def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str
     if cfg.mode == "git-tags":
         return register_git_tag(ws, name, pr_number)
 
+    sha = ctx.head_sha or ws.git.head()
+    registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
+    again = registry.version_for_commit(name, sha)
+    if again is not None:  # a re-run of the same job: the same version, its alias set again
+        registry.set_alias(name, alias, again.version)
+        return {"model-name": name, "model-version": again.version, "run-id": again.run_id or "",
+                "model-uri": f"models:/{name}/{again.version}", "alias": alias, "lineage": again.tags,
+                "tracking-uri": _public_uri(ws.mlflow_tracking_uri()), "reused": True}
+
     metric_files = ws.dvc.read_metrics(WORKSPACE, ws.config.metrics.files, ws.config.metrics.ignore,
                                        missing_ok=True)
     metrics = _flat(metric_files)
@@ -91,13 +101,11 @@ def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str
     if pr_number is None:
         pr_number = ctx.pull_request.number if ctx.pull_request else pr_from_commit_message(
             ws.git.try_out("log", "-1", "--format=%B") or "")
-    sha = ctx.head_sha or ws.git.head()
     lock, dvc_files = _pipeline_state(ws)
     tags = lineage_tags(sha=sha, repository=ctx.repository, pr_number=pr_number, run_url=ctx.run_url,
                         lock=lock, dvc_files=dvc_files)
     tags.update(cost_tags(ws.runtime.out_dir))  # what training cost, when repro ran in this job
 
-    registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
     experiment = ws.config.mlflow.experiment or name
     run_id = registry.log_run(experiment, run_name=f"{name}@{sha[:7]}", params=params, metrics=metrics,
                               tags={**tags, "mlflow.source.git.commit": sha}, artifacts=artifacts)

@@ -51,24 +51,28 @@ class ChallengerData:
 
 
 def evaluate_gate(config: Union[GateConfig, Mapping[str, Any]], champion: Optional[ChampionData],
-                  challenger: ChallengerData, *, direction_of: Optional[DirectionOf] = None) -> GateVerdict:
+                  challenger: ChallengerData, *, direction_of: Optional[DirectionOf] = None,
+                  precision: Optional[int] = None) -> GateVerdict:
     """Evaluate every rule; ``champion=None`` is the first model ("no champion yet").
 
     ``direction_of(metric)`` supplies a direction for rules that give none (the
     caller passes ``metrics.direction`` + name heuristics); a mapping config is
-    validated first and a bad one raises pydantic's ``ValidationError``.
+    validated first and a bad one raises pydantic's ``ValidationError``. ``precision`` is
+    ``metrics.precision``: the decimals measured values get in the verdict's table and reasons.
     """
     cfg = config if isinstance(config, GateConfig) else GateConfig.model_validate(config)
     source = champion.source if champion is not None else NO_CHAMPION
     try:
-        return _evaluate(cfg, champion, challenger, direction_of)
+        verdict = _evaluate(cfg, champion, challenger, direction_of, precision)
     except Exception as exc:  # noqa: BLE001 - fail closed, by design
-        return GateVerdict.from_error(describe(exc), champion_source=source, mode=cfg.mode,
-                                      challenger_source=getattr(challenger, "source", ""))
+        verdict = GateVerdict.from_error(describe(exc), champion_source=source, mode=cfg.mode,
+                                         challenger_source=getattr(challenger, "source", ""))
+    verdict.precision = precision
+    return verdict
 
 
 def _evaluate(cfg: GateConfig, champion: Optional[ChampionData], challenger: ChallengerData,
-              direction_of: Optional[DirectionOf]) -> GateVerdict:
+              direction_of: Optional[DirectionOf], precision: Optional[int] = None) -> GateVerdict:
     source = champion.source if champion is not None else NO_CHAMPION
     common: dict[str, Any] = {"champion_source": source, "mode": cfg.mode, "challenger_source": challenger.source,
                               "has_champion": champion is not None}
@@ -83,7 +87,7 @@ def _evaluate(cfg: GateConfig, champion: Optional[ChampionData], challenger: Cha
         results = evaluate_mlflow_rules(cfg.rules, champ_metrics, chall_metrics, on_no_champion=cfg.on_no_champion)
     else:
         results = evaluate_rules(cfg.rules, champ_metrics, chall_metrics, on_no_champion=cfg.on_no_champion,
-                                 direction_of=direction_of)
+                                 direction_of=direction_of, precision=precision)
     significance: list[SignificanceResult] = []
     paired: dict[str, Any] = {}
     for i, rule in enumerate(cfg.rules):

@@ -13,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping, Optional, TypeVar
 
+from mlops_ci.numfmt import at_precision, significant
+
 T = TypeVar("T")
 
 
@@ -23,25 +25,25 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
-def fmt(value: Optional[float], digits: int = 6) -> str:
-    """Short human form of a number: 6 significant digits, no trailing noise."""
+def fmt(value: Optional[float], digits: int = 6, precision: Optional[int] = None) -> str:
+    """Short human form of a number: ``precision`` decimals (``metrics.precision``) when given, else 6
+    significant digits; plain decimals with thousands separators, never ``5e+07`` (see mlops_ci.numfmt)."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, int):
+    if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    if not math.isfinite(value):
-        return str(value)
-    text = f"{value:.{digits}g}"
-    return "0" if text in ("-0", "0") else text
+    if precision is not None:
+        return at_precision(value, precision)
+    return significant(value, digits)
 
 
-def fmt_signed(value: Optional[float]) -> str:
+def fmt_signed(value: Optional[float], precision: Optional[int] = None) -> str:
     """Like :func:`fmt` with an explicit ``+`` for positive numbers (deltas)."""
     if value is None:
         return "—"
-    text = fmt(value)
+    text = fmt(value, precision=precision)
     return text if text.startswith("-") or text == "0" or not math.isfinite(value) else "+" + text
 
 

@@ -103,8 +103,12 @@ def describe(rule: Rule, check: str, direction: Optional[str]) -> str:
 
 def evaluate_rule(rule: Rule, champion: Optional[Mapping[str, Any]], challenger: Mapping[str, Any], *,
                   index: Optional[int] = None, on_no_champion: str = "pass",
-                  direction_of: Optional[DirectionOf] = None) -> list[RuleResult]:
-    """The native checks of one rule (significance is evaluated elsewhere: it needs predictions)."""
+                  direction_of: Optional[DirectionOf] = None, precision: Optional[int] = None) -> list[RuleResult]:
+    """The native checks of one rule (significance is evaluated elsewhere: it needs predictions).
+
+    ``precision`` (``metrics.precision``) is how many decimals measured values get in the reasons;
+    thresholds from the config are shown as written.
+    """
     checks = [k for k in NATIVE_KEYS if getattr(rule, k) is not None]
     if not checks:
         return []
@@ -135,13 +139,13 @@ def evaluate_rule(rule: Rule, champion: Optional[Mapping[str, Any]], challenger:
         if check == "min":
             assert rule.min is not None
             ok = chall >= rule.min
-            results.append(row(check, ok, f"{fmt(chall)} {'≥' if ok else '<'} {fmt(rule.min)}"
+            results.append(row(check, ok, f"{fmt(chall, precision=precision)} {'≥' if ok else '<'} {fmt(rule.min)}"
                                + ("" if ok else " (floor)")))
             continue
         if check == "max":
             assert rule.max is not None
             ok = chall <= rule.max
-            results.append(row(check, ok, f"{fmt(chall)} {'≤' if ok else '>'} {fmt(rule.max)}"
+            results.append(row(check, ok, f"{fmt(chall, precision=precision)} {'≤' if ok else '>'} {fmt(rule.max)}"
                                + ("" if ok else " (ceiling)")))
             continue
         if champion is None:
@@ -163,13 +167,20 @@ def evaluate_rule(rule: Rule, champion: Optional[Mapping[str, Any]], challenger:
             results.append(row(check, False, f"champion value {c_problem}"))
             continue
         assert champ is not None
-        ok, reason = _compare(rule, check, direction, champ, chall)
+        ok, reason = _compare(rule, check, direction, champ, chall, precision)
         results.append(row(check, ok, reason))
     return results
 
 
-def _compare(rule: Rule, check: str, direction: str, champ: float, chall: float) -> tuple[bool, str]:
+def _compare(rule: Rule, check: str, direction: str, champ: float, chall: float,
+             precision: Optional[int] = None) -> tuple[bool, str]:
     """One comparative check on finite values: ``(passed, reason)``."""
+    def num(value: float) -> str:
+        return fmt(value, precision=precision)
+
+    def signed(value: float) -> str:
+        return fmt_signed(value, precision)
+
     higher = direction == "higher"
     improvement = chall - champ if higher else champ - chall
     delta = chall - champ
@@ -177,34 +188,35 @@ def _compare(rule: Rule, check: str, direction: str, champ: float, chall: float)
         k = rule.min_ratio
         assert k is not None
         if champ <= 0:
-            return False, f"min_ratio needs a positive champion value, got {fmt(champ)}"
+            return False, f"min_ratio needs a positive champion value, got {num(champ)}"
         ok = at_least(chall, k * champ) if higher else at_least(champ, k * chall)
         ratio = chall / champ
         need = f"≥ {fmt(k)}" if higher else f"≤ {fmt(1 / k)}"
-        return ok, f"challenger/champion = {fmt(ratio)} {'meets' if ok else 'fails'} {need}"
+        return ok, f"challenger/champion = {num(ratio)} {'meets' if ok else 'fails'} {need}"
     raw = rule.min_delta if check == "min_delta" else rule.max_regression
     assert raw is not None
     amount, relative = parse_amount(raw)
     required = amount * abs(champ) if relative else amount
-    of = f" ({fmt(amount * 100)}% of {fmt(abs(champ))})" if relative else ""
+    of = f" ({fmt(amount * 100)}% of {num(abs(champ))})" if relative else ""
     if check == "min_delta":
         ok = at_least(improvement, required)
         verb = "better" if improvement >= 0 else "worse"
-        return ok, (f"Δ {fmt_signed(delta)}: {verb} by {fmt(abs(improvement))}, "
-                    f"{'meets' if ok else 'short of'} required improvement {fmt(required)}{of}")
+        return ok, (f"Δ {signed(delta)}: {verb} by {num(abs(improvement))}, "
+                    f"{'meets' if ok else 'short of'} required improvement {num(required)}{of}")
     regression = -improvement
     ok = at_least(required, regression)
     if regression <= 0:
-        return ok, f"Δ {fmt_signed(delta)}: no regression (allowed {fmt(required)}{of})"
-    return ok, (f"Δ {fmt_signed(delta)}: worse by {fmt(regression)}, "
-                f"{'within' if ok else 'beyond'} allowed regression {fmt(required)}{of}")
+        return ok, f"Δ {signed(delta)}: no regression (allowed {num(required)}{of})"
+    return ok, (f"Δ {signed(delta)}: worse by {num(regression)}, "
+                f"{'within' if ok else 'beyond'} allowed regression {num(required)}{of}")
 
 
 def evaluate_rules(rules: Sequence[Rule], champion: Optional[Mapping[str, Any]], challenger: Mapping[str, Any], *,
-                   on_no_champion: str = "pass", direction_of: Optional[DirectionOf] = None) -> list[RuleResult]:
+                   on_no_champion: str = "pass", direction_of: Optional[DirectionOf] = None,
+                   precision: Optional[int] = None) -> list[RuleResult]:
     """Every native check of every rule, in config order."""
     results: list[RuleResult] = []
     for i, rule in enumerate(rules):
         results.extend(evaluate_rule(rule, champion, challenger, index=i, on_no_champion=on_no_champion,
-                                     direction_of=direction_of))
+                                     direction_of=direction_of, precision=precision))
     return results

@@ -58,6 +58,8 @@ class GateVerdict:
     policy_source: str = ""
     #: Policy keys the change under review modifies: shown to reviewers, applied only after merge.
     proposed_policy: list[str] = field(default_factory=list)
+    #: Decimals of measured values in the table (``metrics.precision``); None: 6 significant digits.
+    precision: Optional[int] = None
 
     @property
     def passed(self) -> bool:
@@ -148,6 +150,7 @@ class GateVerdict:
             "fairness": [f.to_dict() for f in self.fairness],
             "policy_source": self.policy_source,
             "proposed_policy": list(self.proposed_policy),
+            "precision": self.precision,
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -164,7 +167,12 @@ class GateVerdict:
                    data.get("mode", "native"), data.get("challenger_source", ""), data.get("error"),
                    data.get("champion_url") if isinstance(data.get("champion_url"), str) else None,
                    str(data.get("policy_source") or ""),
-                   _strings(data.get("proposed_policy")))
+                   _strings(data.get("proposed_policy")),
+                   _precision(data.get("precision")))
+
+
+def _precision(value: Any) -> Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 12 else None
 
 
 def _strings(value: Any) -> list[str]:
@@ -206,20 +214,23 @@ def _bounded_table(header: Sequence[str], align: Sequence[str], rows: Sequence[S
     return text if len(text) <= budget else ""
 
 
-def _rule_rows(results: Sequence[RuleResult]) -> tuple[list[list[object]], list[bool]]:
+def _rule_rows(results: Sequence[RuleResult], precision: Optional[int] = None
+               ) -> tuple[list[list[object]], list[bool]]:
     ordered = sorted(results, key=lambda r: (r.passed, r.skipped))  # failing first, stable otherwise
-    rows = [[_row_icon(r), f"`{r.metric}`", r.rule, fmt(r.champion), fmt(r.challenger), fmt_signed(r.delta),
-             r.reason] for r in ordered]
+    rows = [[_row_icon(r), f"`{r.metric}`", r.rule, fmt(r.champion, precision=precision),
+             fmt(r.challenger, precision=precision), fmt_signed(r.delta, precision), r.reason] for r in ordered]
     return rows, [not r.passed for r in ordered]
 
 
-def _significance_rows(items: Sequence[SignificanceResult]) -> tuple[list[list[object]], list[bool]]:
+def _significance_rows(items: Sequence[SignificanceResult], precision: Optional[int] = None
+                       ) -> tuple[list[list[object]], list[bool]]:
     rows: list[list[object]] = []
     for s in sorted(items, key=lambda s: s.passed):
         interval = (f"[{fmt_signed(s.ci_low)}, {fmt_signed(s.ci_high)}]" if s.ci_low is not None
                     and s.ci_high is not None else "—")
         rows.append(["✅" if s.passed else "❌", f"`{s.metric}`", f"{s.test} ({s.metric_fn}), {s.require}",
-                     fmt(s.champion_value), fmt(s.challenger_value), fmt_signed(s.difference),
+                     fmt(s.champion_value, precision=precision), fmt(s.challenger_value, precision=precision),
+                     fmt_signed(s.difference, precision),
                      f"{fmt(s.confidence * 100)}% {interval}", fmt(s.p_value, 3), s.n_rows])
     return rows, [not s.passed for s in sorted(items, key=lambda s: s.passed)]
 
@@ -259,7 +270,7 @@ def render_markdown(verdict: GateVerdict, limit: int = SUMMARY_LIMIT) -> str:
     text = "\n".join(head)
     sections: list[str] = []
     if verdict.significance:
-        rows, failing = _significance_rows(verdict.significance)
+        rows, failing = _significance_rows(verdict.significance, verdict.precision)
         table = _bounded_table(["", "metric", "test", "champion", "challenger", "Δ", "interval", "p", "rows"],
                                "lllrrrlrr", rows, limit // 4, failing, "tests")
         sections.append("### Statistical significance\n\n" + table)
@@ -269,7 +280,7 @@ def render_markdown(verdict: GateVerdict, limit: int = SUMMARY_LIMIT) -> str:
                                 "reason"], "llrlllrl", rows, limit // 4, failing, "fairness checks")
         sections.append("### Fairness (four-fifths rule)\n\n" + table)
     if verdict.results:
-        rows, failing = _rule_rows(verdict.results)
+        rows, failing = _rule_rows(verdict.results, verdict.precision)
         budget = limit - len(text) - sum(len(s) + 2 for s in sections) - 4
         table = _bounded_table(["", "metric", "rule", "champion", "challenger", "Δ", "result"], "lllrrrl",
                                rows, budget, failing, "checks")

@@ -22,7 +22,10 @@ def fresh_checkout(dst: Path) -> Path:
                            capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, files):
         src = ROOT / name
-        if src.is_file():
+        if src.is_symlink():  # as git checks links out (mlops_ci/examples -> ../examples)
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(src), dst / name)
+        elif src.is_file():
             (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / name, follow_symlinks=False)
     return dst

@@ -2,9 +2,9 @@
 
 The cache is seeded with the dev venv (``<tool cache>/mlops-ci/<version>/venv`` -> .venv), so
 no test pays for a real install, except ``test_real_install_from_source`` which is opt-in
-(MLOPS_CI_E2E_REAL_INSTALL=1; about 2.5 minutes here, everything downloaded from the index).
-The reinstall paths (broken cache, concurrent jobs) run the real script, the real pip and a real
-wheel build of mlops-ci, with one stand-in: the ``python`` input is a wrapper whose ``-m venv``
+(MLOPS_CI_E2E_REAL_INSTALL=1; about 10-20 s here with uv, everything downloaded from the index).
+The reinstall paths (broken cache, concurrent jobs) run the real script, the real installer (the
+pinned uv, fetched by pip with --require-hashes) and a real wheel build of mlops-ci, with one stand-in: the ``python`` input is a wrapper whose ``-m venv``
 creates a venv that also sees the dev venv's site-packages, and ``pip-args: --no-deps`` -
 so "installing" takes seconds instead of minutes.
 """
@@ -188,7 +188,8 @@ def test_broken_cache_is_reinstalled_then_reused(act_runner: ActRunner, act_repo
     assert len((tmp_path / "venvs-created").read_text().splitlines()) == 1
     built = Path(setup.outputs["venv-path"]).name
     assert sorted(p.name for p in (cache / __version__).iterdir() if p.name.startswith("venv-")) == \
-        [built, f"{built}.manifest-sha256"]  # the venv, and its manifest's digest outside it
+        [built, f"{built}.manifest-sha256", f"{built}.uv-cache"]  # the venv, its manifest's digest, uv's cache
+    assert "[3/4] installed" in setup.log and "with uv" in setup.log  # one line per phase
 
     # the same version from other sources (a moved @v1 tag): the venv built from the old ones is replaced
     stamp = Path(setup.outputs["venv-path"]) / ".mlops-ci-setup"

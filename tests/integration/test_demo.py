@@ -25,8 +25,16 @@ def test_demo_writes_the_pr_report(tmp_path):
         assert f" {metric} |" in comment
     assert "| train.learning_rate | `0.1` | `0.05` | modified |" in comment
     assert "```mermaid" in comment and "| **1** |" in comment  # ROC chart and confusion table
-    assert "| train | ▶️ ran |" in comment
-    assert comment in (out / "summary.md").read_text()
+    assert "| train | ran |" in comment and comment.count("| Stage |") == 1  # stage times once: in Cost
+    # rendered by GitHub's parser: clean tables, closed <details>, no literal "###", headings in order
+    from tests.render.markdown_checks import problems
+
+    summary = (out / "summary.md").read_text()
+    assert problems(comment) == [] and problems(summary) == [], summary
+    assert summary.startswith("## DVC pipeline") and summary.count("| Stage |") == 1  # not again in the report part
+    for heading in ("### ✅ Gate", "### ✅ Data drift and contracts", "### ℹ️ Plots", "### ✅ Run"):
+        assert heading in comment and heading in summary, heading
+    assert "## ✅ mlops-ci report" in comment  # the gate passed: its verdict is the headline's, ⚠️ only on Metrics
     assert (out / "plots" / "eval-plots-roc.png").read_bytes()[:4] == b"\x89PNG"
 
     # the gate ran against the champion that main's CI registered and promoted in the embedded MLflow
@@ -62,6 +70,19 @@ def test_demo_writes_the_pr_report(tmp_path):
     assert "data/customers.csv.dvc" in git("diff", "--name-only", "main")
     assert "metrics.json" in git("show", "--name-only", "main")
     assert (workdir / ".mlops-ci" / "dvc-remote" / "runs").is_dir()  # run-cache was pushed
+
+    # the demo comment as GitHub shows it, light and dark, kept for a human look (.cache/render/)
+    from tests.render.browser import Browser
+    from tests.render.conftest import ARTIFACTS
+    from tests.render.github_page import screenshot
+
+    browser = Browser()
+    try:
+        for theme in ("light", "dark"):
+            shown = screenshot(comment, ARTIFACTS / f"demo-comment-{theme}.png", dark=theme == "dark", browser=browser)
+            assert shown == {"charts": 1, "errors": [], "console_errors": []}, shown
+    finally:
+        browser.close()
 
     # bad --workdir: not empty
     again = subprocess.run([sys.executable, "-m", "mlops_ci", "demo", "--workdir", str(workdir)], env=env,

@@ -50,10 +50,20 @@ def test_register_logs_model_lineage_and_alias(dvc_repo, mlflow_server):
     model = mlflow.pyfunc.load_model("models:/toy@challenger")
     assert list(model.predict([[0.0], [3.0]])) == [0, 1]
 
-    # a second registration makes version 2 and moves the alias; with drift.reference configured the
+    # re-registering the same commit (a re-run of main's job) creates no new version: the alias is set again
+    client.delete_registered_model_alias("toy", "challenger")
+    again = dvc_repo.mlops("register", "--model-name", "toy", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "already registered from this commit: no new version" in again.stdout
+    assert [v.version for v in client.search_model_versions("name='toy'")] == ["1"]
+    assert client.get_model_version_by_alias("toy", "challenger").version == "1"
+    assert json.loads((dvc_repo.root / ".mlops-ci" / "out" / "registry.json").read_text())["model-version"] == "1"
+
+    # a new commit's registration makes version 2 and moves the alias; with drift.reference configured the
     # training data's profile is built and stored with the version
     dvc_repo.write("data/train.csv", "x,plan\n" + "".join(f"{i / 10},{'ab'[i % 2]}\n" for i in range(200)))
     dvc_repo.write(".mlops-ci.yml", "drift:\n  reference: data/train.csv\n")
+    dvc_repo.commit("Store the training data's drift profile with the model")
     assert dvc_repo.mlops("register", "--model-name", "toy", env=env).returncode == 0
     second = client.get_model_version_by_alias("toy", "challenger")
     assert second.version == "2"

@@ -90,7 +90,7 @@ def test_a_safe_repository_exits_0(fake: FakeGitHub, tmp_path: Path) -> None:
     assert rows[f"Required check {GATE} on main"][0] == "required by branch protection"
     assert "safe (0 unsafe, 0 not checked, 6 safe)" in proc.stdout
     summary = (tmp_path / "summary.md").read_text()
-    assert "### ✅ mlops-ci audit: `octo-org/churn-model`" in summary and "| setting | now | verdict |" in summary
+    assert "## ✅ mlops-ci audit: `octo-org/churn-model`" in summary and "| setting | now | verdict |" in summary
     assert "unsafe=0" in (tmp_path / "output").read_text()
     assert not fake.writes(), "the audit only reads"
     assert {r.login for r in fake.requests} == {"octo-org-admin"}
@@ -167,7 +167,7 @@ def test_each_unsafe_setting_fails_and_is_named(fake: FakeGitHub, tmp_path: Path
     assert words in table(proc.stdout)[item][0] + proc.stdout.split(f"\n{item}: UNSAFE", 1)[1]
     assert f"\n{item}: UNSAFE\n" in proc.stdout and "  fix: " in proc.stdout
     summary = (tmp_path / "summary.md").read_text()
-    assert "⛔" in summary and "#### What to change" in summary
+    assert "⛔" in summary and "### What to change" in summary  # the summary part is lifted to start at h2
     assert not fake.writes()
     fake.assert_clean()
 

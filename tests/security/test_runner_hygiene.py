@@ -91,6 +91,11 @@ def approvals_py(venv: Path) -> Path:
     return venv / SITE / "mlops_ci" / "approvals.py"
 
 
+#: <cache-dir>/.tools/uv-<version>: where setup keeps the pinned uv (actions/setup/uv-requirements.txt)
+UV_KEPT = "uv-" + next(line.split("==")[1].split()[0] for line in
+                       (ROOT / "actions" / "setup" / "uv-requirements.txt").read_text().splitlines()
+                       if line.startswith("uv=="))
+
 POISON = "\n\ndef decide(*args, **kwargs):  # appended by a PR job\n    return 'allowed'\n"
 
 
@@ -147,6 +152,19 @@ def test_built_venv_is_read_only_and_carries_its_manifest_in_two_places(cache):
     assert f"{SITE}/mlops_ci/approvals.py" in files and "bin/mlops-ci" in files
 
 
+def test_running_the_toolkit_as_root_leaves_the_sealed_venv_as_built(checkout, cache):
+    """Root writes through read-only modes: without the venv's no-bytecode .pth, the first `import
+    mlops_ci` by a root job would add __pycache__/*.pyc, and every next setup would rebuild."""
+    copy, python, venv = cache
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    ran = subprocess.run([str(venv / "bin" / "python"), "-c", "import sys, mlops_ci.cli, mlops_ci.approvals; "
+                          "print(sys.dont_write_bytecode)"], env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and ran.stdout.strip() == "True", ran.stderr
+    assert not list((venv / SITE / "mlops_ci").rglob("*.pyc"))
+    proc, outputs = setup(checkout, copy, python)
+    assert outputs.get("cache-hit") == "true", proc.stdout + proc.stderr
+
+
 def test_poisoned_toolkit_is_rebuilt_not_reused(checkout, tmp_path):
     """The review's F5: a job appends to approvals.py in the cached venv; the next job must not run it.
 
@@ -186,6 +204,9 @@ def test_poisoned_toolkit_is_rebuilt_not_reused(checkout, tmp_path):
 def test_files_added_to_the_venv_are_tampering(checkout, cache, added):
     copy, python, venv = cache
     path = venv / added
+    if not path.parent.exists():  # a venv installed without bytecode has no __pycache__: the tamperer adds one
+        path.parent.parent.chmod(0o755)
+        path.parent.mkdir()
     path.parent.chmod(0o755)
     path.write_text("import os; os.environ['MLOPS_CI_POISONED'] = '1'\n")
 
@@ -294,8 +315,10 @@ def test_a_non_root_job_user_rebuilds_over_a_read_only_tampered_venv(checkout, j
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert outputs["cache-hit"] == "false" and "was modified after it was built" in proc.stdout
         assert not venv.exists(), "the read-only tampered venv is removed by its owner"
+        built = Path(outputs["venv-path"]).name
         assert sorted(p.name for p in cache.glob("*/*")) == sorted(
-            [".lock", "venv", Path(outputs["venv-path"]).name, Path(outputs["venv-path"]).name + ".manifest-sha256"])
+            [".lock", "venv", built, built + ".manifest-sha256", built + ".uv-cache",
+             UV_KEPT])  # .tools/uv-<version>: the pinned uv, its hash checked before each use
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

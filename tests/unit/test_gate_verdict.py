@@ -179,3 +179,15 @@ def test_public_api_is_importable_from_the_package():
     assert annotations is annotation_specs and gate.annotations is annotation_specs
     with pytest.raises(AttributeError):
         gate.nope  # noqa: B018
+
+
+def test_table_honours_metrics_precision_and_never_writes_scientific_notation():
+    rules = {"rules": [{"metric": "size", "direction": "lower", "max": 50_000_000.0},
+                       {"metric": "di", "direction": "higher", "max_regression": 0.001}]}
+    v = evaluate_gate(rules, ChampionData({"size": 150764, "di": 0.983327}, "champion"),
+                      ChallengerData({"size": 116185, "di": 0.98337529}), precision=4)
+    md = render_markdown(v)
+    assert "| ✅ | `size` | ≤ 50,000,000 | 150,764 | 116,185 | -34,579 | 116,185 ≤ 50,000,000 |" in md
+    assert "| 0.9833 | 0.9834 | +0.00005 | Δ +0.00005: no regression (allowed 0.001) |" in md
+    assert "e+" not in md and "e-0" not in md
+    assert GateVerdict.from_dict(json.loads(v.to_json())).precision == 4  # the report renders it the same later

@@ -5,7 +5,8 @@ Zero findings are required; a failing test prints the linter's own report.
 What is covered, and by what
 ----------------------------
 * ``zizmor --offline`` (personas ``regular`` and ``pedantic``) audits ``action.yml``,
-  ``actions/*/action.yml`` and ``workflows-templates/*.yml`` directly: composite actions are a
+  ``actions/*/action.yml``, ``workflows-templates/*.yml`` and the project's own
+  ``.github/workflows/*.yml`` directly: composite actions are a
   first-class input (template injection, unpinned/impostor ``uses:``, ``$GITHUB_ENV``/``$GITHUB_PATH``
   writes, secrets in the wrong places, excessive permissions in templates, ...). ``--offline``
   disables its online audits (known-vulnerable actions, impostor commits, ref confusion).
@@ -54,6 +55,11 @@ def _template_files(root: Path = ROOT) -> list[Path]:
     return sorted(root.glob("workflows-templates/*.yml")) + sorted(root.glob("workflows-templates/*.yaml"))
 
 
+def _own_workflow_files(root: Path = ROOT) -> list[Path]:
+    """The project's own CI and release workflows (.github/workflows): linted like the templates."""
+    return sorted(root.glob(".github/workflows/*.yml")) + sorted(root.glob(".github/workflows/*.yaml"))
+
+
 def _rel(paths: list[Path], root: Path) -> list[str]:
     return [str(p.relative_to(root)) for p in paths]
 
@@ -83,7 +89,7 @@ def zizmor(files: list[Path], root: Path, persona: str) -> tuple[list[dict], str
 
 @pytest.mark.parametrize("persona", ["regular", "pedantic"])
 def test_zizmor_finds_nothing(persona: str):
-    files = _action_files(ROOT) + _template_files(ROOT)
+    files = _action_files(ROOT) + _template_files(ROOT) + _own_workflow_files(ROOT)
     assert files, "no action.yml found"
     findings, report = zizmor(files, ROOT, persona)
     assert not findings, f"zizmor --persona={persona}: {len(findings)} finding(s)\n{report}"
@@ -185,6 +191,36 @@ def test_actionlint_workflow_templates(template: Path | None, tmp_path: Path):
     shutil.copy2(template, target)
     code, report = actionlint([target], project)
     assert code == 0, f"actionlint findings in {template.relative_to(ROOT)}:\n{report}"
+
+
+@pytest.mark.parametrize("workflow", _own_workflow_files(), ids=lambda p: p.name)
+def test_actionlint_own_workflows(workflow: Path, tmp_path: Path):
+    project = _lint_project(tmp_path)  # with the actions: ./actions/setup is resolved and checked
+    target = project / ".github" / "workflows" / workflow.name
+    shutil.copy2(workflow, target)
+    code, report = actionlint([target], project)
+    assert code == 0, f"actionlint findings in {workflow.relative_to(ROOT)}:\n{report}"
+
+
+def test_own_workflows_pin_actions_and_drop_credentials():
+    """CI runs the README's test command; every action is pinned by SHA; no job keeps the token in git."""
+    workflows = {p.name: yaml.safe_load(p.read_text()) for p in _own_workflow_files()}
+    assert {"ci.yml", "release.yml"} <= set(workflows)
+    runs = [step.get("run", "") for job in workflows["ci.yml"]["jobs"].values() for step in job["steps"]]
+    assert any("bash .ci/run" in run for run in runs)
+    for name, workflow in workflows.items():
+        assert workflow.get("permissions") == {}, f"{name}: no permissions at the top, per job only"
+        for job_id, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{name}: job {job_id} has no permissions of its own"
+            for step in job["steps"]:
+                uses = step.get("uses", "")
+                if uses.startswith("./") or not uses:
+                    continue
+                assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), f"{name}: {uses} is not pinned by SHA"
+                if uses.startswith("actions/checkout@"):
+                    assert step.get("with", {}).get("persist-credentials") is False, f"{name}: {job_id}"
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", ""), f"{name}: ${{{{ }}}} inside run: in job {job_id}"
 
 
 def test_actionlint_catches_misused_actions_and_injection(tmp_path: Path):
