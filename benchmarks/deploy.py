@@ -332,9 +332,9 @@ ENTRYPOINT ["mlflow", "models", "serve", "-m", "/opt/model", "--env-manager", "l
 def mlflow_like_for_like(client, root: Path, base: str, prune: bool) -> dict:
     """MLflow serving built the way mlops-ci builds: same base, two stages, pip from the same wheelhouse,
     `mlflow models serve` of the model directory; checked to answer /invocations like the pickle."""
-    from mlops_ci.adapters.wheelhouse import copy_wheels, pip_wheel, wheelhouse
-    from mlops_ci.imagebuild import prune_script
-    from mlops_ci.registry_model import DEFAULT_REQUIREMENTS, pinned, write_sklearn_model
+    from mlops_ci.image.wheelhouse import copy_wheels, pip_wheel, wheelhouse
+    from mlops_ci.image.spec import prune_script
+    from mlops_ci.registry.model_dir import DEFAULT_REQUIREMENTS, pinned, write_sklearn_model
 
     out = WORK / ("mlflow-lfl" if prune else "mlflow-lfl-unpruned")
     shutil.rmtree(out, ignore_errors=True)
@@ -410,7 +410,7 @@ def mlflow_stand_in_base(client, tag: str) -> str:
 
 def mlflow_own_dockerfile(client, model_file: Path, base: str) -> dict:
     """Build the Dockerfile MLflow generates for the same model, on the stand-in base, with host networking."""
-    from mlops_ci.registry_model import DEFAULT_REQUIREMENTS, pinned, write_sklearn_model
+    from mlops_ci.registry.model_dir import DEFAULT_REQUIREMENTS, pinned, write_sklearn_model
 
     out = WORK / "mlflow"
     shutil.rmtree(out, ignore_errors=True)

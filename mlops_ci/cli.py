@@ -80,7 +80,7 @@ def _mask_secrets_once() -> None:
     if _masked_at_startup or not _in_actions():
         return
     _masked_at_startup = True
-    from mlops_ci.gha import escape_data
+    from mlops_ci.github.actions import escape_data
     from mlops_ci.redact import secret_values
 
     lines = [f"::add-mask::{escape_data(value)}" for value in secret_values()]
@@ -102,7 +102,7 @@ def _printable(text: str) -> str:
     """Text for stdout/stderr: in Actions, lines that would be workflow commands are defused."""
     if not _in_actions():
         return text
-    from mlops_ci.gha import defuse_workflow_commands
+    from mlops_ci.github.actions import defuse_workflow_commands
 
     return defuse_workflow_commands(text)
 
@@ -135,7 +135,7 @@ def _report_error(err: MlopsError) -> None:
     text = redact(err.render())
     click.echo(_printable(f"mlops-ci: error: {text}"), err=True)
     if _in_actions():
-        from mlops_ci.gha import error_annotation
+        from mlops_ci.github.actions import error_annotation
 
         file = getattr(err, "file", None)
         line = getattr(err, "line", None)

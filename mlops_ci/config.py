@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from mlops_ci.bot_config import BotConfig, MonitorConfig
+from mlops_ci.bots.config import BotConfig, MonitorConfig
 from mlops_ci.cost.config import CostConfig
 from mlops_ci.drift.config import ContractsConfig, DriftConfig
 from mlops_ci.deploy.config import BuildConfig, DeployConfig

@@ -1,7 +1,7 @@
 """Between the pure gate and the places it runs: `mlops-ci gate` and `mlops-ci promote`.
 
 Gathers the challenger (this change's metrics and holdout predictions) and the
-champion (resolved as :mod:`mlops_ci.champion` describes), evaluates the
+champion (resolved as :mod:`mlops_ci.registry.champion` describes), evaluates the
 configured rules, and finds the file lines a failing rule should point at.
 """
 
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from mlops_ci.metrics import direction_for
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.mlflow_registry import ModelRecord, Registry
-    from mlops_ci.champion import Champion
+    from mlops_ci.registry.mlflow_registry import ModelRecord, Registry
+    from mlops_ci.registry.champion import Champion
     from mlops_ci.gate.evaluate import ChallengerData, ChampionData
     from mlops_ci.gate.verdict import GateVerdict
     from mlops_ci.workspace import Workspace
@@ -53,7 +53,7 @@ def evaluate_records(ws: "Workspace", registry: "Registry", candidate: "ModelRec
     Both versions' logged holdout predictions are fetched, so significance and
     fairness rules are evaluated on exactly what was registered.
     """
-    from mlops_ci.adapters.mlflow_registry import temp_dir
+    from mlops_ci.registry.mlflow_registry import temp_dir
     from mlops_ci.gate.evaluate import ChallengerData, ChampionData
 
     scratch = temp_dir()

@@ -12,7 +12,7 @@ from mlops_ci.metrics import MetricChange, MetricDiff
 from mlops_ci.numfmt import at_precision
 
 if TYPE_CHECKING:
-    from mlops_ci.repro import ReproResult
+    from mlops_ci.pipeline.repro import ReproResult
 
 STATUS_ICON = {
     "improved": "🟢", "regressed": "🔴", "changed": "🔵", "unchanged": "⚪", "added": "🆕", "removed": "➖",
@@ -108,7 +108,7 @@ def repro_table(result: "ReproResult", volatile: Callable[[str], str] = lambda t
              "skipped": "⏭️ skipped"}
     rows = [[s.name, icons[s.status], volatile(f"{s.seconds:.1f} s")] for s in result.stages]
     header, align = ["Stage", "Status", "Wall time"], ["left", "left", "right"]
-    if any(s.gpu for s in result.stages):  # sampled on a GPU runner (mlops_ci.gpu_usage)
+    if any(s.gpu for s in result.stages):  # sampled on a GPU runner (mlops_ci.runners.gpu_usage)
         for row, s in zip(rows, result.stages):
             util = s.gpu.util_mean_pct if s.gpu else None
             row.append("—" if util is None else volatile(f"{util:.0f} %"))

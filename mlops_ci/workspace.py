@@ -16,9 +16,9 @@ from typing import Mapping
 from mlops_ci.adapters.dvc import WORKSPACE, DvcProject
 from mlops_ci.adapters.git import Git
 from mlops_ci.config import CONFIG_FILENAME, Config, load_config, parse_config
-from mlops_ci.context import RunContext, detect
+from mlops_ci.github.context import RunContext, detect
 from mlops_ci.errors import BadInput, ConfigError
-from mlops_ci.gha import Runtime
+from mlops_ci.github.actions import Runtime
 from mlops_ci.policy import Policy, own_policy, trusted_policy
 from mlops_ci.repopath import escapes, resolves_outside
 

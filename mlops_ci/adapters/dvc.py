@@ -3,7 +3,7 @@
 `dvc pull/repro/push` run as subprocesses of the same interpreter (so the
 pinned DVC is used), with their output streamed to the log and parsed for
 per-stage timings. `dvc repro` runs the stages — the pull request's code — so it
-gets a scrubbed environment (:mod:`mlops_ci.stage_env`); pull and push, which run
+gets a scrubbed environment (:mod:`mlops_ci.pipeline.stage_env`); pull and push, which run
 no stage, keep the remote's credentials. Metric files are read straight from git
 or the DVC cache: importing DVC costs more than the whole diff should.
 """
@@ -27,11 +27,11 @@ from mlops_ci.errors import BadInput
 from mlops_ci.limits import check_size
 from mlops_ci.metrics import parse_metrics
 from mlops_ci.repopath import require_inside
-from mlops_ci.repro import ReproLogParser, ReproResult
+from mlops_ci.pipeline.repro import ReproLogParser, ReproResult
 from mlops_ci.yamlsource import safe_load, yaml_problem
 
 if TYPE_CHECKING:
-    from mlops_ci.watch import StageLimits
+    from mlops_ci.pipeline.watch import StageLimits
 
 log = logging.getLogger(__name__)
 
@@ -234,15 +234,15 @@ class DvcProject:
         The stages see the environment without tokens, secrets and the runner's files, except
         what ``pass_env`` (names or globs) lets through; one line names what was withheld.
 
-        No stage can hang the job (:mod:`mlops_ci.adapters.supervise`, :mod:`mlops_ci.watch`): one
+        No stage can hang the job (:mod:`mlops_ci.pipeline.supervise`, :mod:`mlops_ci.pipeline.watch`): one
         over its limit in ``limits`` is stopped with every process it started; a heartbeat line
         (with ``gpu_now()``, the GPUs right now) comes at most every ``heartbeat_s`` seconds; and
         processes a stage leaves running after DVC ends are stopped and named.
         """
-        from mlops_ci.adapters.supervise import run_supervised
+        from mlops_ci.pipeline.supervise import run_supervised
         from mlops_ci.redact import Redactor
-        from mlops_ci.stage_env import scrub, with_interpreter_on_path, withheld_line
-        from mlops_ci.watch import DEFAULT_HEARTBEAT_S, StageLimits, Stopped, Watchdog
+        from mlops_ci.pipeline.stage_env import scrub, with_interpreter_on_path, withheld_line
+        from mlops_ci.pipeline.watch import DEFAULT_HEARTBEAT_S, StageLimits, Stopped, Watchdog
 
         args = ["repro"]
         if pull:

@@ -13,7 +13,7 @@ organization's settings:
 3. the default `GITHUB_TOKEN` permissions (read) and whether Actions may approve pull requests;
 4. branch protection or a ruleset that requires the `mlops-ci / gate` check on the default branch.
 
-This module is pure: it takes what :mod:`mlops_ci.adapters.github_settings` read (plain values;
+This module is pure: it takes what :mod:`mlops_ci.github.settings` read (plain values;
 :class:`Unread` where GitHub would not show a setting to this token) and returns one
 :class:`Finding` per item, each with what the setting is now, a verdict, why it matters and how to
 fix it (the GitHub UI path and the API call).

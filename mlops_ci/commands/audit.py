@@ -34,11 +34,11 @@ from mlops_ci.commands import option
 def audit(github_token: str | None, repo: str | None, runner_labels: tuple[str, ...], check_name: str,
           strict: bool, as_json: bool) -> None:
     """Check the GitHub settings that keep fork PR code off self-hosted runners; exit 1 if one is unsafe."""
-    from mlops_ci.adapters.github import GitHub
-    from mlops_ci.adapters.github_settings import fetch
+    from mlops_ci.github.api import GitHub
+    from mlops_ci.github.settings import fetch
     from mlops_ci.audit import audit as judge, render_markdown, render_text
     from mlops_ci.errors import BadInput
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         # PyGithub logs every 403 at INFO on its own handler; here a 403 is an expected answer ("not checked").

@@ -21,9 +21,9 @@ from mlops_ci.commands import config_option, option, project_option
 from mlops_ci.errors import BadInput, MlopsError
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.github import GitHub
-    from mlops_ci.chatops import Command, Reply
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.api import GitHub
+    from mlops_ci.bots.chatops import Command, Reply
+    from mlops_ci.github.actions import Runtime
     from mlops_ci.workspace import Workspace
 
 
@@ -59,8 +59,8 @@ class Request:
         "/ repository name).")
 def bot(project_dir: str, config_path: str | None, github_token: str | None, model_name: str | None) -> None:
     """Answer a `/mlops …` comment: rerun, report, promote, approve, help."""
-    from mlops_ci.adapters.github import GitHub
-    from mlops_ci.chatops import failed, triage
+    from mlops_ci.github.api import GitHub
+    from mlops_ci.bots.chatops import failed, triage
     from mlops_ci.workspace import open_workspace
 
     ws = open_workspace(project_dir, config_path, os.environ)
@@ -97,7 +97,7 @@ def bot(project_dir: str, config_path: str | None, github_token: str | None, mod
 
 def respond(req: Request) -> "Reply":
     """Permission first (so a stranger learns nothing else), then the arguments, then the work."""
-    from mlops_ci.chatops import may_run, refused
+    from mlops_ci.bots.chatops import may_run, refused
 
     command = req.command
     if not command.open_to_all:
@@ -110,7 +110,7 @@ def respond(req: Request) -> "Reply":
     try:
         return HANDLERS[command.name](req)
     except MlopsError as exc:
-        from mlops_ci.chatops import failed
+        from mlops_ci.bots.chatops import failed
 
         return failed(f"`{req.prefix} {command.name}` failed: {_short(exc)}")
 
@@ -127,7 +127,7 @@ def _usage_hint(req: Request) -> str:
 
 
 def _help(req: Request) -> "Reply":
-    from mlops_ci.chatops import Reply, help_text
+    from mlops_ci.bots.chatops import Reply, help_text
 
     text = help_text(req.prefix, req.command.unknown)
     if req.command.unknown:
@@ -136,7 +136,7 @@ def _help(req: Request) -> "Reply":
 
 
 def _open_pull(req: Request) -> tuple[dict[str, Any] | None, "Reply | None"]:
-    from mlops_ci.chatops import refused
+    from mlops_ci.bots.chatops import refused
 
     pull = req.gh.pull(req.number)
     if pull.get("state") != "open":
@@ -157,7 +157,7 @@ def _head(pull: dict[str, Any]) -> str:
 def _dispatch(req: Request) -> "Reply":
     """rerun / report: same-repository PRs through the PR workflow; forks only for an approved head, via the
     fork workflow (the PR workflow's job holds write permissions and never runs fork code)."""
-    from mlops_ci.chatops import done, refused
+    from mlops_ci.bots.chatops import done, refused
     from mlops_ci.commands.guard import judge
 
     pull, refusal = _open_pull(req)
@@ -170,7 +170,7 @@ def _dispatch(req: Request) -> "Reply":
     if _is_fork(pull):
         verdict = judge(req.gh, head, (cfg.login,))
         if not verdict.allowed:
-            from mlops_ci.approvals import how_to_approve
+            from mlops_ci.github.approvals import how_to_approve
 
             return refused(f"#{req.number} comes from a fork and its head `{head[:12]}` is not approved "
                            f"({verdict.reason}). {how_to_approve(head, req.prefix)}")
@@ -193,10 +193,10 @@ def _approve(req: Request) -> "Reply":
 
     The SHA must be the full one the maintainer reviewed and still the head now, when the bot acts:
     a fork pushing between the review and this job gets a refusal, not an approval of its new
-    commit. The record is a commit status only a write token can create (:mod:`mlops_ci.approvals`).
+    commit. The record is a commit status only a write token can create (:mod:`mlops_ci.github.approvals`).
     """
-    from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
-    from mlops_ci.chatops import done, refused
+    from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
+    from mlops_ci.bots.chatops import done, refused
 
     pull, refusal = _open_pull(req)
     if pull is None:
@@ -217,8 +217,8 @@ def _approve(req: Request) -> "Reply":
 
 
 def _promote(req: Request) -> "Reply":
-    from mlops_ci.adapters.mlflow_registry import Registry
-    from mlops_ci.chatops import done, refused
+    from mlops_ci.registry.mlflow_registry import Registry
+    from mlops_ci.bots.chatops import done, refused
     from mlops_ci.commands.promote import GateRefused, promote_version
     from mlops_ci.commands.register import model_name_for
 

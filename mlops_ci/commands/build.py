@@ -72,18 +72,18 @@ def default_repository(ws: "Workspace") -> str | None:
 def build_image(ws: "Workspace", engine: "DockerEngine", *, repository: str | None = None, model: str | None = None,
                 model_name: str | None = None, base_image: str | None = None, dockerfile: str | None = None,
                 extra_tags: list[str] | None = None, push: bool = True, no_cache: bool = False) -> dict[str, Any]:
-    from mlops_ci.adapters.mlflow_registry import temp_dir
-    from mlops_ci.adapters.wheelhouse import pip_wheel, wheelhouse
-    from mlops_ci.build_context import write_context
-    from mlops_ci.checks import now
+    from mlops_ci.registry.mlflow_registry import temp_dir
+    from mlops_ci.image.wheelhouse import pip_wheel, wheelhouse
+    from mlops_ci.image.context import write_context
+    from mlops_ci.github.checks import now
     from mlops_ci.commands.register import model_name_for
     from mlops_ci.deploy.plan import parse_release_tag
     from mlops_ci.errors import BadInput
-    from mlops_ci.imagebuild import (ONNX_REQUIREMENTS, SERVING_REQUIREMENTS, image_tags, install_list,
+    from mlops_ci.image.spec import (ONNX_REQUIREMENTS, SERVING_REQUIREMENTS, image_tags, install_list,
                                      metrics_digest, oci_labels, pinned_reference, serving_requirements,
                                      validate_repository)
-    from mlops_ci.modelsource import from_checkout, from_registry, input_schema
-    from mlops_ci.registry_model import DEFAULT_REQUIREMENTS, pinned
+    from mlops_ci.registry.model_source import from_checkout, from_registry, input_schema
+    from mlops_ci.registry.model_dir import DEFAULT_REQUIREMENTS, pinned
 
     started = time.monotonic()
     cfg = ws.config.build
@@ -118,7 +118,7 @@ def build_image(ws: "Workspace", engine: "DockerEngine", *, repository: str | No
             raise BadInput(f"build.dockerfile: {path} not found")
         context, dockerfile_name = ws.root, str(path.relative_to(ws.root))
     else:
-        from mlops_ci.build_runtime import choose_runtime, parity_document
+        from mlops_ci.image.runtime import choose_runtime, parity_document
 
         fields = input_schema(ws, source.directory / "model.pkl")
         case, case_note = parity_document(ws, source, fields, sha)
@@ -154,7 +154,7 @@ def build_image(ws: "Workspace", engine: "DockerEngine", *, repository: str | No
                 digest = engine.push(repo, tag.rsplit(":", 1)[1])
     ref = pinned_reference(repo, digest) if digest else None
     if ref and source.registered:
-        from mlops_ci.adapters.mlflow_registry import Registry
+        from mlops_ci.registry.mlflow_registry import Registry
 
         Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri).set_version_tags(
             source.name, source.version, {"mlops-ci.image": ref, "mlops-ci.image.digest": str(digest),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_ci.cost.estimate import CostEstimate, estimate
 
 if TYPE_CHECKING:
-    from mlops_ci.repro import ReproResult
+    from mlops_ci.pipeline.repro import ReproResult
     from mlops_ci.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def gpu_facts(ws: "Workspace") -> tuple[int, list[str], list[str], str]:
                 DOCTOR_FILE
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable %s: %s", path, exc)
-    from mlops_ci.adapters.nvidia import probe_gpus
+    from mlops_ci.runners.nvidia import probe_gpus
 
     probe = probe_gpus(ws.env, timeout=10.0)
     return probe.count, [d.name for d in probe.usable], [], "nvidia-smi"

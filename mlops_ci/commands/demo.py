@@ -34,7 +34,7 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     # Before anything is created: the example trains with scikit-learn (in DVC stages, where a missing
     # module would surface as a failed stage) and the demo registers the model in MLflow.
     require(["sklearn", "mlflow"], "mlops-ci demo (the example trains with scikit-learn, the model goes to MLflow)")
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
     from mlops_ci.commands.gate import run_gate
     from mlops_ci.commands.promote import GateRefused, promote_version
     from mlops_ci.commands.register import register_model

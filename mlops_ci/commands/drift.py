@@ -175,7 +175,7 @@ def publish(report: "DriftReport", files: dict[str, Path], project_dir: str, sum
             columns_shown: int, pictures: int) -> None:
     """Step outputs, job summary and annotations through the Actions runtime (local: under .mlops-ci/out)."""
     from mlops_ci.drift import markdown
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
 
     rt = Runtime.detect(project_dir)
     rt.set_output("dataset-drift", "true" if report.dataset_drift else "false")
@@ -229,7 +229,7 @@ def drift(project_dir: str, config_path: str | None, reference: str | None, curr
           bins: int | None, ignore: tuple[str, ...], fail_on_drift: bool | None, csv_encoding: str | None,
           summary: bool | None, base: str | None) -> None:
     """Data drift and data contracts of current data against a reference."""
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
 
     drift_cfg, contracts_cfg = load_settings(project_dir, config_path, contracts_path,
                                              base or reference_rev or _pull_request_base(), strict=bool(base))
@@ -281,7 +281,7 @@ def _pull_request_base() -> str | None:
     """In a pull-request job, the base commit from the event (the rules' trusted side)."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return None
-    from mlops_ci.context import detect
+    from mlops_ci.github.context import detect
 
     return detect(dict(os.environ)).base_sha or None
 

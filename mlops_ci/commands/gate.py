@@ -24,7 +24,7 @@ from mlops_ci.errors import BadInput
 from mlops_ci.redact import describe
 
 if TYPE_CHECKING:
-    from mlops_ci.checks import CheckRun
+    from mlops_ci.github.checks import CheckRun
     from mlops_ci.gate.verdict import GateVerdict
     from mlops_ci.workspace import Workspace
 
@@ -136,7 +136,7 @@ def _record_failure(project_dir: str, env: dict[str, str], exc: BaseException) -
     an error must travel as a failing verdict, not as no verdict at all.
     """
     from mlops_ci.gate.verdict import GateVerdict
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
 
     reason = describe(exc)
     try:
@@ -158,9 +158,9 @@ def _fail_check(check: "CheckRun | None", exc: BaseException) -> None:
 
 
 def _start_check(env: dict[str, str], name: str, token: str | None) -> "CheckRun":
-    from mlops_ci.adapters.github import GitHub
-    from mlops_ci.checks import CheckRun
-    from mlops_ci.context import detect
+    from mlops_ci.github.api import GitHub
+    from mlops_ci.github.checks import CheckRun
+    from mlops_ci.github.context import detect
 
     ctx = detect(env)
     sha = ctx.head_sha or ctx.sha
@@ -207,7 +207,7 @@ def _evaluate(ws: "Workspace", *, champion_metrics: Path | None, challenger_metr
               model_name: str | None) -> "GateVerdict":
     from mlops_ci import gate_runner
     from mlops_ci.adapters.dvc import WORKSPACE
-    from mlops_ci.champion import Champion, flat_metrics, resolve_champion
+    from mlops_ci.registry.champion import Champion, flat_metrics, resolve_champion
     from mlops_ci.commands.register import model_name_for
     from mlops_ci.gate.evaluate import ChallengerData
 
@@ -239,7 +239,7 @@ def _evaluate(ws: "Workspace", *, champion_metrics: Path | None, challenger_metr
     verdict = gate_runner.evaluate(ws, gate_runner.champion_data(champion),
                                    ChallengerData(challenger, source, gate_runner.read_predictions(predictions)))
     if champion is not None and champion.kind == "mlflow" and champion.version and name:
-        from mlops_ci.adapters.mlflow_registry import model_version_url
+        from mlops_ci.registry.mlflow_registry import model_version_url
 
         verdict.champion_url = model_version_url(ws.mlflow_tracking_uri(), name, champion.version)
     return verdict
@@ -256,7 +256,7 @@ def _read_metrics(path: Path, ignore: list[str]) -> dict[str, float]:
 def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -> None:
     from mlops_ci import gate_runner
     from mlops_ci.adapters.dvc import WORKSPACE
-    from mlops_ci.checks import CheckOutcome
+    from mlops_ci.github.checks import CheckOutcome
     from mlops_ci.gate.verdict import annotations, render_markdown
 
     summary = render_markdown(verdict)
@@ -296,7 +296,7 @@ def _finish(ws: "Workspace", verdict: "GateVerdict", check: "CheckRun | None") -
 
 def _failure_outputs(project_dir: str, env: dict[str, str], exc: BaseException) -> None:
     """The step's outputs after an error: `conclusion=failure` and the reason, never a stale success."""
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
 
     try:
         rt = Runtime.detect(project_dir, env)

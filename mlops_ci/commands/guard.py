@@ -30,9 +30,9 @@ from mlops_ci.commands import option
 from mlops_ci.errors import BadInput, MlopsError
 
 if TYPE_CHECKING:
-    from mlops_ci.approvals import GuardVerdict
-    from mlops_ci.context import RunContext
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.approvals import GuardVerdict
+    from mlops_ci.github.context import RunContext
+    from mlops_ci.github.actions import Runtime
 
 
 class GuardRefused(MlopsError):
@@ -65,9 +65,9 @@ def approval_trust_options(command: Callable) -> Callable:
 def guard(github_token: str | None, pr_number: int | None, head_sha: str | None, forks: str,
           trusted_bots: tuple[str, ...], command_prefix: str) -> None:
     """Refuse to run a fork PR's code here unless this job may and a maintainer approved that exact commit."""
-    from mlops_ci.approvals import is_full_sha
-    from mlops_ci.context import from_github, read_event
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.approvals import is_full_sha
+    from mlops_ci.github.context import from_github, read_event
+    from mlops_ci.github.actions import Runtime
 
     env = dict(os.environ)
     rt = Runtime.detect(".", env)
@@ -101,7 +101,7 @@ def guard(github_token: str | None, pr_number: int | None, head_sha: str | None,
 
 def _judge_fork(ctx: "RunContext", event: Mapping[str, Any], forks: str, gh: Any, sha: str,
                 trusted_bots: tuple[str, ...], prefix: str) -> "GuardVerdict":
-    from mlops_ci.approvals import GuardVerdict
+    from mlops_ci.github.approvals import GuardVerdict
 
     if forks == "refuse":
         return GuardVerdict(False, "this job holds write permissions, so it never runs a fork's code; an approved "
@@ -119,7 +119,7 @@ def _judge_fork(ctx: "RunContext", event: Mapping[str, Any], forks: str, gh: Any
 
 def judge(gh: Any, sha: str, trusted_bots: tuple[str, ...]) -> "GuardVerdict":
     """The bot's approval status on ``sha``, its approver's permission now, and the decision."""
-    from mlops_ci.approvals import decide, from_statuses
+    from mlops_ci.github.approvals import decide, from_statuses
 
     approval = from_statuses(sha, gh.commit_statuses(sha), trusted_bots or ("github-actions[bot]",))
     permission = gh.collaborator_permission(approval.by) if approval is not None else None
@@ -127,7 +127,7 @@ def judge(gh: Any, sha: str, trusted_bots: tuple[str, ...]) -> "GuardVerdict":
 
 
 def _is_pr_event(ctx: "RunContext") -> bool:
-    from mlops_ci.context import PR_EVENTS
+    from mlops_ci.github.context import PR_EVENTS
 
     return ctx.event_name in PR_EVENTS
 
@@ -139,7 +139,7 @@ def _target(ctx: "RunContext", env: Mapping[str, str], token: str | None, pr_num
     The base SHA is handed on (output `base-sha`) because a dispatched run's event does not carry
     it, and the report, gate and drift steps compare the head with it.
     """
-    from mlops_ci.approvals import is_full_sha
+    from mlops_ci.github.approvals import is_full_sha
 
     if _is_pr_event(ctx) and ctx.pull_request is not None and pr_number in (None, ctx.pull_request.number):
         pr = ctx.pull_request
@@ -153,7 +153,7 @@ def _target(ctx: "RunContext", env: Mapping[str, str], token: str | None, pr_num
     number = pr_number or (ctx.pull_request.number if ctx.pull_request else None)
     if number is None:
         return None
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
 
     gh = _client(env, ctx, token, Runtime.detect(".", env))
     pull = gh.pull(number)
@@ -176,13 +176,13 @@ def _target(ctx: "RunContext", env: Mapping[str, str], token: str | None, pr_num
 
 
 def _client(env: Mapping[str, str], ctx: "RunContext", token: str | None, rt: "Runtime") -> Any:
-    from mlops_ci.adapters.github import GitHub
+    from mlops_ci.github.api import GitHub
 
     return GitHub.from_env(env, ctx.repository, token, rt)
 
 
 def _how(sha: str, prefix: str) -> str:
-    from mlops_ci.approvals import how_to_approve
+    from mlops_ci.github.approvals import how_to_approve
 
     return how_to_approve(sha, prefix)
 

@@ -6,7 +6,7 @@ and contract checks as `mlops-ci drift` on the production data; show the
 result in the job summary; then keep ONE issue per model in step with it —
 open it (and optionally dispatch retraining) when drift starts, edit it and
 comment while it persists, close it with a comment when drift is gone (see
-:mod:`mlops_ci.drift_issue`). Outside GitHub Actions the issue that would be
+:mod:`mlops_ci.bots.drift_issue`). Outside GitHub Actions the issue that would be
 opened is written to `.mlops-ci/out/drift-issue.md` instead.
 
 Exit codes: 0 whether or not there is drift (the issue is the alarm), 1 with
@@ -27,8 +27,8 @@ from mlops_ci.commands import config_option, option, project_option
 from mlops_ci.errors import BadInput, MlopsError
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.github import GitHub
-    from mlops_ci.drift_issue import DriftFacts
+    from mlops_ci.github.api import GitHub
+    from mlops_ci.bots.drift_issue import DriftFacts
     from mlops_ci.workspace import Workspace
 
 
@@ -56,11 +56,11 @@ def monitor(project_dir: str, config_path: str | None, current: str | None, refe
             model_name: str | None, alias: str | None, github_token: str | None, out_dir: str | None,
             fail_on_drift: bool) -> None:
     """Drift of production data vs the champion's reference; keeps one `mlops:drift` issue."""
-    from mlops_ci.checks import now
+    from mlops_ci.github.checks import now
     from mlops_ci.commands.drift import _resolve, run_drift, write_outputs
     from mlops_ci.commands.register import model_name_for
     from mlops_ci.drift import markdown
-    from mlops_ci.drift_issue import facts_from
+    from mlops_ci.bots.drift_issue import facts_from
     from mlops_ci.workspace import open_workspace
 
     ws = open_workspace(project_dir, config_path, os.environ)
@@ -84,7 +84,7 @@ def monitor(project_dir: str, config_path: str | None, current: str | None, refe
                        run_url=ctx.run_url)
 
     if ctx.in_github:
-        from mlops_ci.adapters.github import GitHub
+        from mlops_ci.github.api import GitHub
 
         result = sync_issue(GitHub.from_env(ws.env, ctx.repository, github_token, rt), ws, facts, section)
     else:
@@ -114,7 +114,7 @@ def reference_profile(ws: "Workspace", name: str, local: str | None, alias: str)
         if not os.path.isfile(path):
             raise BadInput(f"reference profile {local}: file not found (monitor.reference / --reference)")
         return path, f"`{local}`"
-    from mlops_ci.adapters.mlflow_registry import Registry, temp_dir
+    from mlops_ci.registry.mlflow_registry import Registry, temp_dir
 
     if ws.config.registry.mode != "mlflow":
         raise BadInput(f"registry.mode is {ws.config.registry.mode}: set monitor.reference to a profile JSON")
@@ -133,8 +133,8 @@ def reference_profile(ws: "Workspace", name: str, local: str | None, alias: str)
 
 
 def sync_issue(gh: "GitHub", ws: "Workspace", facts: "DriftFacts", section: str) -> dict[str, str]:
-    """Open, update or close this model's drift issue as :func:`mlops_ci.drift_issue.plan` says."""
-    from mlops_ci.drift_issue import (
+    """Open, update or close this model's drift issue as :func:`mlops_ci.bots.drift_issue.plan` says."""
+    from mlops_ci.bots.drift_issue import (
         OpenIssue, already_reported, first_run, ours, plan, render_body, render_close, render_duplicate,
         render_update, run_marker, since, title,
     )
@@ -179,7 +179,7 @@ def sync_issue(gh: "GitHub", ws: "Workspace", facts: "DriftFacts", section: str)
 
 def _retrain(gh: "GitHub", ws: "Workspace", issue: int, facts: "DriftFacts") -> tuple[str, str]:
     """Dispatch the retraining workflow; ("dispatched"|"failed", a sentence for the issue)."""
-    from mlops_ci.adapters.github import GitHubError
+    from mlops_ci.github.api import GitHubError
 
     cfg, ctx = ws.config.monitor, ws.context
     workflow = str(cfg.retrain_workflow)
@@ -197,7 +197,7 @@ def _retrain(gh: "GitHub", ws: "Workspace", issue: int, facts: "DriftFacts") -> 
 
 def _local_issue(ws: "Workspace", facts: "DriftFacts", section: str) -> dict[str, Any]:
     """No GitHub here: write what would be posted, as every command does locally."""
-    from mlops_ci.drift_issue import render_body
+    from mlops_ci.bots.drift_issue import render_body
 
     if not facts.drifting:
         return {"issue-action": "none", "issue-number": "", "issue-url": "", "retrain": "no"}

@@ -63,7 +63,7 @@ def build(data: str, project_dir: str, config_path: str | None, output: str | No
     """Profile DATA (Parquet/CSV file, directory or glob) in a streaming pass."""
     from mlops_ci.commands.drift import load_settings
     from mlops_ci.drift.profile import write
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
 
     drift_cfg, _ = load_settings(project_dir, config_path)
     if rev is None and not os.path.isabs(data) and not os.path.exists(data) and project_dir not in ("", "."):

@@ -20,7 +20,7 @@ from mlops_ci.commands import config_option, option, project_option
 from mlops_ci.errors import BadInput, MlopsError
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.mlflow_registry import ModelRecord, Registry
+    from mlops_ci.registry.mlflow_registry import ModelRecord, Registry
     from mlops_ci.workspace import Workspace
 
 AUDIT_TAG = "mlops-ci.audit"
@@ -45,7 +45,7 @@ class GateRefused(MlopsError):
 def promote(project_dir: str, config_path: str | None, model_name: str | None, version: str | None,
             from_alias: str, to_alias: str, reason: str | None, force: bool) -> None:
     """Move alias `champion` to the version that passed the gate."""
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
     from mlops_ci.commands.register import model_name_for
     from mlops_ci.workspace import open_workspace
 
@@ -71,7 +71,7 @@ def actor(ws: "Workspace") -> str:
 
 def promote_version(ws: "Workspace", registry: "Registry", name: str, *, version: str | None, from_alias: str,
                     to_alias: str, reason: str | None, force: bool) -> dict[str, Any]:
-    from mlops_ci.checks import now
+    from mlops_ci.github.checks import now
 
     candidate = registry.version(name, version) if version else registry.by_alias(name, from_alias)
     if candidate is None:
@@ -134,9 +134,9 @@ def recheck_gate(ws: "Workspace", registry: "Registry", candidate: "ModelRecord"
 def promote_git_tag(ws: "Workspace", name: str, version: str | None, reason: str | None,
                     force: bool = False) -> dict[str, Any]:
     from mlops_ci import gate_runner
-    from mlops_ci.champion import flat_metrics
+    from mlops_ci.registry.champion import flat_metrics
     from mlops_ci.gate.evaluate import ChallengerData, ChampionData
-    from mlops_ci.gitregistry import next_stage_tag, parse_version_tag, stage_tags
+    from mlops_ci.registry.git_tags import next_stage_tag, parse_version_tag, stage_tags
 
     git = ws.git
     if version:

@@ -29,12 +29,12 @@ from mlops_ci.errors import BadInput
 from mlops_ci.redact import describe
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.github import GitHub
-    from mlops_ci.approvals import GuardVerdict
+    from mlops_ci.github.api import GitHub
+    from mlops_ci.github.approvals import GuardVerdict
     from mlops_ci.gate.verdict import GateVerdict
     from mlops_ci.report.payload import Payload
     from mlops_ci.report.target import Target
-    from mlops_ci.sticky import PublishResult
+    from mlops_ci.github.sticky import PublishResult
     from mlops_ci.workspace import Workspace
 
 
@@ -55,12 +55,12 @@ if TYPE_CHECKING:
 def publish(directory: Path, github_token: str | None, head_sha: str | None, pr_number: int | None,
             comment_author: str | None, check_name: str, trusted_bots: tuple[str, ...], command_prefix: str) -> None:
     """Post the report in DIRECTORY (written by `report --to-artifact` in a fork's run) to its pull request."""
-    from mlops_ci.adapters.github import GitHub, IssueThread
-    from mlops_ci.approvals import is_full_sha
+    from mlops_ci.github.api import GitHub, IssueThread
+    from mlops_ci.github.approvals import is_full_sha
     from mlops_ci.report.model import COMMENT_LIMIT, marker
     from mlops_ci.report.payload import read_payload
     from mlops_ci.report.untrusted import fit, fork_banner, neutralise
-    from mlops_ci.sticky import publish as publish_sticky
+    from mlops_ci.github.sticky import publish as publish_sticky
     from mlops_ci.workspace import open_workspace
 
     ws = open_workspace(".", None, os.environ)
@@ -161,7 +161,7 @@ class _GateCheck:
         return number, None
 
     def _complete(self, conclusion: str, title: str, summary: str) -> None:
-        from mlops_ci.checks import CheckOutcome, CheckRun
+        from mlops_ci.github.checks import CheckOutcome, CheckRun
 
         CheckRun(self.gh, self.name, self.sha, self.run_url).complete(CheckOutcome(conclusion, title, summary))
         self.rt.set_output("check-conclusion", conclusion)
@@ -246,9 +246,9 @@ def comment_author_of(gh: "GitHub", env: Mapping[str, str], explicit: str | None
 def post_comment(ws: "Workspace", *, body: str, marker_id: str, target: "Target", mode: str,
                  hide_previous: bool, token: str | None) -> "PublishResult":
     """Post ``body`` as the sticky comment for ``marker_id`` where ``target`` says."""
-    from mlops_ci.adapters.github import GitHub
+    from mlops_ci.github.api import GitHub
     from mlops_ci.report.model import marker
-    from mlops_ci.sticky import publish as publish_sticky
+    from mlops_ci.github.sticky import publish as publish_sticky
 
     gh = GitHub.from_env(ws.env, ws.context.repository, token, ws.runtime)
     thread = resolve_thread(gh, ws, target)
@@ -257,7 +257,7 @@ def post_comment(ws: "Workspace", *, body: str, marker_id: str, target: "Target"
 
 
 def resolve_thread(gh: "GitHub", ws: "Workspace", target: "Target"):  # noqa: ANN201 - a CommentThread
-    from mlops_ci.adapters.github import CommitThread, IssueThread
+    from mlops_ci.github.api import CommitThread, IssueThread
 
     ctx = ws.context
     if target.kind in ("pr", "issue") and target.number is not None:

@@ -61,9 +61,9 @@ def model_name_for(ws: "Workspace", explicit: str | None) -> str:
 def register_model(ws: "Workspace", *, model_name: str | None = None, alias: str = "challenger",
                    model_path: str | None = None, pr_number: int | None = None) -> dict[str, Any]:
     from mlops_ci.adapters.dvc import WORKSPACE
-    from mlops_ci.adapters.mlflow_registry import Registry, temp_dir
-    from mlops_ci.lineage import lineage_tags, pr_from_commit_message
-    from mlops_ci.registry_model import DEFAULT_REQUIREMENTS, pinned, write_sklearn_model
+    from mlops_ci.registry.mlflow_registry import Registry, temp_dir
+    from mlops_ci.registry.lineage import lineage_tags, pr_from_commit_message
+    from mlops_ci.registry.model_dir import DEFAULT_REQUIREMENTS, pinned, write_sklearn_model
 
     ws.require_git()
     ws.dvc.require_pipeline()
@@ -204,8 +204,8 @@ def register_git_tag(ws: "Workspace", name: str, pr_number: int | None) -> dict[
     """GTO-style: an annotated tag `<name>@vX.Y.Z` on HEAD whose message holds metrics and lineage."""
     from mlops_ci.adapters.dvc import WORKSPACE
     from mlops_ci.errors import BadInput
-    from mlops_ci.gitregistry import next_version, valid_model_name, version_tag
-    from mlops_ci.lineage import lineage_tags, pr_from_commit_message
+    from mlops_ci.registry.git_tags import next_version, valid_model_name, version_tag
+    from mlops_ci.registry.lineage import lineage_tags, pr_from_commit_message
 
     if not valid_model_name(name):
         raise BadInput(f"model name '{name}': only letters, digits, '.', '_' and '-' can be used in a git tag")

@@ -25,7 +25,7 @@ from mlops_ci.commands import config_option, option, project_option
 from mlops_ci.errors import MlopsError
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.mlflow_registry import ModelRecord, Registry
+    from mlops_ci.registry.mlflow_registry import ModelRecord, Registry
     from mlops_ci.workspace import Workspace
 
 
@@ -58,7 +58,7 @@ def release(project_dir: str, config_path: str | None, tag_name: str | None, env
     from mlops_ci.deploy.record import DeploymentRecorder
     from mlops_ci.deploy.run import deploy_image, image_model
     from mlops_ci.errors import BadInput
-    from mlops_ci.imagebuild import sanitize_tag, validate_repository
+    from mlops_ci.image.spec import sanitize_tag, validate_repository
     from mlops_ci.workspace import open_workspace
 
     ws = open_workspace(project_dir, config_path, os.environ)
@@ -128,7 +128,7 @@ def _registry_and_production(ws: "Workspace", name: str | None) -> "tuple[Regist
         return None, None
     if not (ws.config.mlflow.tracking_uri or ws.env.get("MLFLOW_TRACKING_URI")):
         return None, None
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
 
     registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
     try:

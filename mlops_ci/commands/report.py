@@ -20,7 +20,7 @@ import click
 from mlops_ci.commands import config_option, option, project_option
 
 if TYPE_CHECKING:
-    from mlops_ci.gha import Runtime
+    from mlops_ci.github.actions import Runtime
     from mlops_ci.report.assemble import AssembledReport
 
 

@@ -19,9 +19,9 @@ from mlops_ci.commands import config_option, option, project_option
 from mlops_ci.errors import BadInput, StepFailed
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.gpu_sampler import Sampler
+    from mlops_ci.runners.gpu_sampler import Sampler
     from mlops_ci.cost.estimate import CostEstimate
-    from mlops_ci.repro import ReproResult
+    from mlops_ci.pipeline.repro import ReproResult
     from mlops_ci.workspace import Workspace
 
 
@@ -65,7 +65,7 @@ def run_repro(ws: "Workspace", *, targets: Sequence[str] = (), force: bool = Fal
               echo: Callable[[str], None] = click.echo) -> "ReproResult":
     """The repro story, shared by the command and `mlops-ci demo`; raises StepFailed on failure."""
     from mlops_ci.commands.cost_record import add_cost, gpu_facts
-    from mlops_ci.watch import StageLimits
+    from mlops_ci.pipeline.watch import StageLimits
 
     ws.dvc.require_pipeline()
     cfg = ws.config.repro
@@ -142,7 +142,7 @@ def _gpu_sampler(ws: "Workspace", gpus: int, echo: Callable[[str], None]) -> tup
     """A running GPU sampler on a GPU runner (and how it samples), else None; never fails the run."""
     if not gpus:
         return None, None
-    from mlops_ci.adapters.gpu_sampler import start_sampler
+    from mlops_ci.runners.gpu_sampler import start_sampler
 
     sampler, how = start_sampler(ws.env)
     echo(f"GPU sampling: {how}")
@@ -152,7 +152,7 @@ def _gpu_sampler(ws: "Workspace", gpus: int, echo: Callable[[str], None]) -> tup
 def _gpu_now(sampler: "Sampler | None") -> Callable[[], str | None] | None:
     if sampler is None:
         return None
-    from mlops_ci.gpu_usage import now_text
+    from mlops_ci.runners.gpu_usage import now_text
 
     return lambda: now_text(sampler.recent())
 

@@ -86,7 +86,7 @@ def _move_alias(ws: "Workspace", name: str, version: str | None, environment: st
         return False
     if not (ws.config.mlflow.tracking_uri or ws.env.get("MLFLOW_TRACKING_URI")):
         return False
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
 
     registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
     if registry.by_alias(name, environment) is None and environment != "production":

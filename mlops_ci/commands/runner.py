@@ -45,13 +45,13 @@ def doctor(project_dir: str, config_path: str | None, labels: tuple[str, ...], r
     Exit 1 with the reason when the job needs a GPU and none is usable, or when disk or
     cache would make it fail later.
     """
-    from mlops_ci.adapters import disk
-    from mlops_ci.adapters import nvidia
-    from mlops_ci.adapters.nvidia import probe_gpus
+    from mlops_ci.runners import disk
+    from mlops_ci.runners import nvidia
+    from mlops_ci.runners.nvidia import probe_gpus
     from mlops_ci.config import load_config
-    from mlops_ci.doctor import GIB, diagnose, headline, render_markdown
-    from mlops_ci.gha import Runtime
-    from mlops_ci.selfhosted import gpu_required_by, parse_labels
+    from mlops_ci.runners.doctor import GIB, diagnose, headline, render_markdown
+    from mlops_ci.github.actions import Runtime
+    from mlops_ci.runners.selfhosted import gpu_required_by, parse_labels
 
     root = Path(project_dir)
     if not root.is_dir():
@@ -70,8 +70,8 @@ def doctor(project_dir: str, config_path: str | None, labels: tuple[str, ...], r
 
     kernel = None
     if gpu.found:  # the driver's Xid reports, where this machine lets us read the kernel log
-        from mlops_ci.doctor import KernelLog
-        from mlops_ci.gpu import parse_xid
+        from mlops_ci.runners.doctor import KernelLog
+        from mlops_ci.runners.gpu import parse_xid
 
         log_text, why = nvidia.read_kernel_log(env)
         kernel = KernelLog(log_text is not None, why, parse_xid(log_text or ""), nvidia.uptime_s())
@@ -119,9 +119,9 @@ def jit(labels: tuple[str, ...], name: str | None, runner_group_id: int, work_fo
     import socket
     import uuid
 
-    from mlops_ci.adapters.github_runners import client, generate_jitconfig
-    from mlops_ci.gha import Runtime
-    from mlops_ci.selfhosted import default_runner_name, jit_request, parse_labels
+    from mlops_ci.runners.github_runners import client, generate_jitconfig
+    from mlops_ci.github.actions import Runtime
+    from mlops_ci.runners.selfhosted import default_runner_name, jit_request, parse_labels
 
     if repo and org:
         raise BadInput("--repo and --org: give one of them, not both")

@@ -5,7 +5,7 @@ on it) while it runs, whether or not its code uses them, and that is what is bil
 The total uses the whole `dvc repro` wall time, which includes DVC's own work between
 stages; the per-stage rows show where the time went.
 
-Held is not used: when the GPUs were sampled during the run (mlops_ci.gpu_usage), each stage
+Held is not used: when the GPUs were sampled during the run (mlops_ci.runners.gpu_usage), each stage
 also carries its measured utilisation and *busy* GPU-hours (utilisation × wall time), the run
 says how much of its GPU money paid for idle GPUs, and a stage that ran under
 ``cost.low_gpu_utilization`` % is priced on a CPU runner too ("would cost X there").
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
 from mlops_ci.cost.config import CostConfig, PriceEntry
-from mlops_ci.gpu_usage import StageGpu
+from mlops_ci.runners.gpu_usage import StageGpu
 
 PREFIX = "mlops-ci.cost."
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from mlops_ci.imagebuild import PORT
+from mlops_ci.image.spec import PORT
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.docker_engine import ContainerInfo, DockerEngine

@@ -35,7 +35,7 @@ import requests
 from mlops_ci.adapters.service_http import wait_healthy
 from mlops_ci.deploy.docker_proxy import FrontProxy, ProxyError, upstream_of
 from mlops_ci.deploy.outcome import Outcome, SmokeCheck
-from mlops_ci.imagebuild import PORT
+from mlops_ci.image.spec import PORT
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.docker_engine import ContainerInfo, DockerEngine

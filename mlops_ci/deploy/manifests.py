@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_ci.imagebuild import PORT, USER_ID
+from mlops_ci.image.spec import PORT, USER_ID
 
 ANNOTATION_IMAGE = "mlops-ci.io/image"
 ANNOTATION_PREVIOUS = "mlops-ci.io/previous-image"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from mlops_ci.deploy.plan import previous_image, staged_image
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.github import GitHub
+    from mlops_ci.github.api import GitHub
     from mlops_ci.workspace import Workspace
 
 JOURNAL = "deployments.jsonl"
@@ -33,7 +33,7 @@ class DeploymentRecorder:
         ctx = ws.context
         if ctx.in_github and ctx.repository and (token or ws.env.get("MLOPS_CI_GITHUB_TOKEN")
                                                  or ws.env.get("GITHUB_TOKEN") or ws.env.get("GH_TOKEN")):
-            from mlops_ci.adapters.github import GitHub
+            from mlops_ci.github.api import GitHub
 
             self.gh = GitHub.from_env(ws.env, ctx.repository, token, ws.runtime)
 
@@ -105,7 +105,7 @@ class DeploymentRecorder:
         return deployments, {int(d["id"]): "success" for d in deployments}
 
     def _journal(self, event: Mapping[str, Any]) -> None:
-        from mlops_ci.checks import now
+        from mlops_ci.github.checks import now
 
         path = self.ws.runtime.out_dir / JOURNAL
         path.parent.mkdir(parents=True, exist_ok=True)

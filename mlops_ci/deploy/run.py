@@ -148,7 +148,7 @@ def smoke_check(ws: "Workspace", image: str, engine: "DockerEngine | None", *,
 
 def checkout_tables(ws: "Workspace", sample_path: str, predictions_path: str) -> tuple[Any, Any]:
     """The smoke sample and the offline predictions of the checkout, with their id columns checked."""
-    from mlops_ci.modelsource import read_table
+    from mlops_ci.registry.model_source import read_table
 
     cfg = ws.config.deploy.smoke
     sample = read_table(ws.dvc_root / sample_path)
@@ -221,8 +221,8 @@ def _tag_registry(ws: "Workspace", name: str, version: str | None, environment: 
         return
     if not (ws.config.mlflow.tracking_uri or ws.env.get("MLFLOW_TRACKING_URI")):
         return
-    from mlops_ci.adapters.mlflow_registry import Registry
-    from mlops_ci.checks import now
+    from mlops_ci.registry.mlflow_registry import Registry
+    from mlops_ci.github.checks import now
 
     Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri).set_version_tags(
         name, version, {f"mlops-ci.deployed.{environment}.image": image, f"mlops-ci.deployed.{environment}.at": now()})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from mlops_ci.repro import ReproResult, StageRun
+from mlops_ci.pipeline.repro import ReproResult, StageRun
 
 
 @dataclass
@@ -22,8 +22,8 @@ class RunFacts:
 
 
 def repro_from_record(record: Mapping[str, Any]) -> ReproResult:
-    from mlops_ci.gpu_usage import stage_gpu_from_dict
-    from mlops_ci.watch import stopped_from_dict
+    from mlops_ci.runners.gpu_usage import stage_gpu_from_dict
+    from mlops_ci.pipeline.watch import stopped_from_dict
 
     stages = [StageRun(s["name"], s["status"], float(s.get("seconds", 0.0)), s.get("detail"),
                        gpu=stage_gpu_from_dict(s.get("gpu")))

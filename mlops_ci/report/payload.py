@@ -19,7 +19,7 @@ from mlops_ci.errors import BadInput
 from mlops_ci.report.model import COMMENT_LIMIT
 
 if TYPE_CHECKING:
-    from mlops_ci.context import RunContext
+    from mlops_ci.github.context import RunContext
 
 PAYLOAD_FILE = "mlops-ci-payload.json"
 BODY_FILE = "comment.md"

@@ -11,7 +11,7 @@ from mlops_ci.report.model import Section
 if TYPE_CHECKING:
     from mlops_ci.params import ParamChange, ParamsDiff
     from mlops_ci.report.facts import RunFacts
-    from mlops_ci.repro import ReproResult
+    from mlops_ci.pipeline.repro import ReproResult
 
 ORDER = {"gate": 10, "metrics": 20, "params": 30, "drift": 40, "contracts": 45, "plots": 50, "run": 80, "cost": 85}
 

@@ -72,7 +72,7 @@ def make_repo(tmp_path, model: str, files: dict[str, str] | None = None) -> tupl
 
 def register_champion(url: str, model: str, metrics: dict[str, float]) -> str:
     """What main's CI leaves behind: a registered version with its metrics, alias `champion`."""
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
 
     registry = Registry(url)
     run_id = registry.log_run(model, run_name="main", params={"train.lr": 0.1}, metrics=metrics, tags={},

@@ -6,7 +6,7 @@ runs BEFORE actions/checkout; act maps that reference to a separate copy of the 
 script that exists only on the fork's branch and writes a marker file: whether the marker exists
 says whether the fork's code ran on the "self-hosted runner".
 
-The model (mlops_ci.approvals): on `pull_request` the workflow file is the fork's own, so a fork's
+The model (mlops_ci.github.approvals): on `pull_request` the workflow file is the fork's own, so a fork's
 code never runs there, approved or not. It runs only in a `workflow_dispatch` of the DEFAULT
 BRANCH's workflow (mlops-fork.yml, dispatched by the bot), for a commit that is the PR's current
 head and carries the bot's approval status (`mlops-ci / fork approval`). A new push is a new SHA
@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
 from tests.e2e.act_harness import CHECKOUT, ActRepo
 from tests.fakegithub import events
 from tests.fakegithub.webhooks import validate_event

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
 from tests.e2e.act_harness import ActRepo
 from tests.fakegithub import events
 from tests.fakegithub.webhooks import validate_event

@@ -1,6 +1,6 @@
 """Validate GitHub Actions event payloads against ``@octokit/openapi-webhooks``.
 
-Why: ``mlops_ci.context`` reads ``$GITHUB_EVENT_PATH``; fixtures invented by
+Why: ``mlops_ci.github.context`` reads ``$GITHUB_EVENT_PATH``; fixtures invented by
 hand drift from what GitHub sends. Each fixture is checked against the webhook
 schema GitHub publishes for the same event and action (OpenAPI 3.1 /
 JSON Schema 2020-12, with format checks).

@@ -159,7 +159,7 @@ def test_a_failing_dispatch_is_reported_and_fails_the_job(fake, project, tmp_pat
 
 
 def approval_statuses(fake, sha: str = events.FORK_HEAD_SHA):
-    from mlops_ci.approvals import APPROVAL_CONTEXT
+    from mlops_ci.github.approvals import APPROVAL_CONTEXT
 
     return fake.statuses(sha, APPROVAL_CONTEXT)
 
@@ -211,7 +211,7 @@ def test_approve_by_a_reader_is_refused(fake, project, tmp_path):
 
 
 def test_rerun_of_a_fork_pr_goes_to_the_fork_workflow_only_once_approved(fake, project, tmp_path):
-    from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+    from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
 
     proc, _ = comment(fake, project, tmp_path, "/mlops rerun", number=FORK_PR)
     assert proc.returncode == 0 and fake.dispatches() == []
@@ -227,7 +227,7 @@ def test_rerun_of_a_fork_pr_goes_to_the_fork_workflow_only_once_approved(fake, p
 def test_promote_moves_the_champion_in_a_real_mlflow_server(fake, project, tmp_path, mlflow_server):
     from mlflow import MlflowClient
 
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
 
     model = f"churn-{uuid.uuid4().hex[:8]}"
     registry = Registry(mlflow_server.url)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.adapters.github import GitHub
-from mlops_ci.checks import CheckOutcome, CheckRun
+from mlops_ci.github.api import GitHub
+from mlops_ci.github.checks import CheckOutcome, CheckRun
 from tests.integration.test_gate_fail_closed import gate_in_actions  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration

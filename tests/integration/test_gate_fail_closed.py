@@ -46,8 +46,8 @@ def the_check(fake_github, head):
     return check
 
 
-@pytest.mark.parametrize("target", ["mlops_ci.gate.verdict.render_markdown", "mlops_ci.gha.Runtime.set_output",
-                                    "mlops_ci.gha.Runtime.append_summary"])
+@pytest.mark.parametrize("target", ["mlops_ci.gate.verdict.render_markdown", "mlops_ci.github.actions.Runtime.set_output",
+                                    "mlops_ci.github.actions.Runtime.append_summary"])
 @pytest.mark.parametrize("auc", [0.85, 0.70], ids=["passing", "failing"])
 def test_an_error_while_publishing_completes_the_check_as_failure(gate_in_actions, fake_github, monkeypatch,
                                                                    target, auc):
@@ -76,7 +76,7 @@ def test_an_error_building_annotations_completes_the_check_without_them(gate_in_
 
 
 def test_an_error_completing_the_check_is_retried_as_a_failure(gate_in_actions, fake_github, monkeypatch):
-    from mlops_ci.checks import CheckRun
+    from mlops_ci.github.checks import CheckRun
 
     head, gate = gate_in_actions(0.85)
     real_complete, calls = CheckRun.complete, []

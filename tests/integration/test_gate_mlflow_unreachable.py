@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from mlops_ci.adapters.mlflow_registry import RegistryUnreachable, probe
+from mlops_ci.registry.mlflow_registry import RegistryUnreachable, probe
 from tests.integration.test_gate import RULES, gh_env
 
 pytestmark = pytest.mark.integration

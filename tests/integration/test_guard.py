@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
 from tests.fakegithub import events
 from tests.integration.events_helpers import actions_env, fork_pr, read_outputs, same_repo_pr, summary
 
@@ -123,7 +123,7 @@ def test_bad_head_sha_is_bad_input(fake, tmp_path):
 def test_adapter_permission_status_and_reaction_semantics(fake):
     """What the guard and the bot rely on: unknown users have no permission; statuses are attributed to their
     creator; a read-only token cannot write one; a repeated reaction says so."""
-    from mlops_ci.adapters.github import GitHub, GitHubError
+    from mlops_ci.github.api import GitHub, GitHubError
 
     gh = GitHub(fake.token, fake.repo, fake.url)
     assert gh.collaborator_permission("ghost-who-never-was") == "none"

@@ -152,7 +152,7 @@ def test_fail_on_drift_and_a_failed_retrain_dispatch_exit_1(fake_github, project
 
 
 def test_the_champions_reference_profile_comes_from_mlflow(fake_github, project, tmp_path, mlflow_server):
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
 
     model = f"churn-{uuid.uuid4().hex[:8]}"
     registry = Registry(mlflow_server.url)

@@ -253,7 +253,7 @@ def test_publish_skips_a_stale_report(fake_github, pr_repo, tmp_path):
 
 
 def test_fork_gate_verdict_travels_in_the_payload_and_publish_reports_the_check(fake_github, pr_repo, tmp_path):
-    from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+    from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
 
     fake = fake_github
     pr_repo.write(".mlops-ci.yml", "gate:\n  rules:\n    - metric: auc\n      direction: higher\n"

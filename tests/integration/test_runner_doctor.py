@@ -110,7 +110,7 @@ def test_one_lost_gpu_of_two_warns_and_counts_one(tmp_path):
 
 
 def test_hung_nvidia_smi_times_out(tmp_path):
-    from mlops_ci.adapters import nvidia
+    from mlops_ci.runners import nvidia
 
     path = fake_path(tmp_path, "hang")
     probe = nvidia.probe_gpus({"PATH": path, "FAKE_NVIDIA_SMI": str(FIXTURES / "hang")}, timeout=0.5)
@@ -232,7 +232,7 @@ class StuckInTheDriver:
 
 
 def test_nvidia_smi_stuck_in_the_driver_is_left_behind_not_waited_for():
-    from mlops_ci.adapters import nvidia
+    from mlops_ci.runners import nvidia
 
     text, code = nvidia._run("/usr/bin/nvidia-smi", ("--query-gpu=name",), {}, 0.1, popen=StuckInTheDriver)
     assert code is None

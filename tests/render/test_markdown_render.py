@@ -23,7 +23,7 @@ from mlops_ci.deploy.run import outcome_summary
 from mlops_ci.drift import markdown as drift_markdown
 from mlops_ci.gate.evaluate import ChallengerData, ChampionData, evaluate_gate
 from mlops_ci.gate.verdict import render_markdown as gate_markdown
-from mlops_ci.gha import Runtime
+from mlops_ci.github.actions import Runtime
 from mlops_ci.metrics import diff_metrics, direction_for
 from mlops_ci.params import diff_params
 from mlops_ci.plots import plot_specs
@@ -33,7 +33,7 @@ from mlops_ci.report.loaders import LOADERS
 from mlops_ci.report.model import Report
 from mlops_ci.report.plots_section import plots_section, render_plots
 from mlops_ci.report.sections import metrics_section, params_section, run_facts_section
-from mlops_ci.repro import ReproResult, StageRun
+from mlops_ci.pipeline.repro import ReproResult, StageRun
 from tests.render.markdown_checks import problems, to_html
 from tests.unit.drift_helpers import drift_of
 
@@ -120,8 +120,8 @@ def deploy_job(rt):
     rt.append_summary(outcome_summary("Deploy", failed, ["Registry alias unchanged."]))
     rt.append_summary(outcome_summary("Rollback of staging", Outcome(True, "staging", "churn@sha256:00",
                                                                      "http://127.0.0.1:8080", None, "healthy")))
-    from mlops_ci.doctor import DoctorReport, render_markdown as doctor_markdown
-    from mlops_ci.gpu import GpuProbe
+    from mlops_ci.runners.doctor import DoctorReport, render_markdown as doctor_markdown
+    from mlops_ci.runners.gpu import GpuProbe
 
     rt.append_summary(doctor_markdown(DoctorReport(gpu=GpuProbe(), problems=["no GPU"], gpu_required=True)))
 

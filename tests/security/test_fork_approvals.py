@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
 from tests.fakegithub import events
 from tests.integration.events_helpers import BOT, actions_env, fork_pr, issue_comment
 
@@ -112,7 +112,7 @@ def test_f4_a_forged_record_is_not_an_approval(fake, tmp_path):
     fake.add_status(HEAD, "success", APPROVAL_CONTEXT, creator="helpful-app[bot]",
                     description=status_description(WRITER, 1))
     assert fork_run_guard(fake, tmp_path).returncode == 1
-    from mlops_ci.adapters.github import GitHub, GitHubError
+    from mlops_ci.github.api import GitHub, GitHubError
 
     with pytest.raises(GitHubError) as refused:
         GitHub(fake.read_token, fake.repo, fake.url).create_commit_status(

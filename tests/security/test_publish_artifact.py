@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.approvals import APPROVAL_CONTEXT, status_description
+from mlops_ci.github.approvals import APPROVAL_CONTEXT, status_description
 from tests.fakegithub import events
 from tests.integration.events_helpers import actions_env
 

@@ -88,7 +88,7 @@ def setup(checkout: Path, cache: Path, python: Path, *, as_user: JobUser | None 
 
 
 def approvals_py(venv: Path) -> Path:
-    return venv / SITE / "mlops_ci" / "approvals.py"
+    return venv / SITE / "mlops_ci" / "github" / "approvals.py"
 
 
 #: <cache-dir>/.tools/uv-<version>: where setup keeps the pinned uv (actions/setup/uv-requirements.txt)
@@ -149,7 +149,7 @@ def test_built_venv_is_read_only_and_carries_its_manifest_in_two_places(cache):
     outside = venv.parent / f"{venv.name}.manifest-sha256"
     assert outside.read_text().strip() == digest
     files = json.loads(manifest.read_text())["files"]
-    assert f"{SITE}/mlops_ci/approvals.py" in files and "bin/mlops-ci" in files
+    assert f"{SITE}/mlops_ci/github/approvals.py" in files and "bin/mlops-ci" in files
 
 
 def test_running_the_toolkit_as_root_leaves_the_sealed_venv_as_built(checkout, cache):
@@ -157,7 +157,7 @@ def test_running_the_toolkit_as_root_leaves_the_sealed_venv_as_built(checkout, c
     mlops_ci` by a root job would add __pycache__/*.pyc, and every next setup would rebuild."""
     copy, python, venv = cache
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    ran = subprocess.run([str(venv / "bin" / "python"), "-c", "import sys, mlops_ci.cli, mlops_ci.approvals; "
+    ran = subprocess.run([str(venv / "bin" / "python"), "-c", "import sys, mlops_ci.cli, mlops_ci.github.approvals; "
                           "print(sys.dont_write_bytecode)"], env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0 and ran.stdout.strip() == "True", ran.stderr
     assert not list((venv / SITE / "mlops_ci").rglob("*.pyc"))
@@ -184,7 +184,7 @@ def test_poisoned_toolkit_is_rebuilt_not_reused(checkout, tmp_path):
     proc, outputs = setup(checkout, copy, python)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert outputs["cache-hit"] == "false", proc.stdout
-    assert "was modified after it was built" in proc.stdout and "mlops_ci/approvals.py" in proc.stdout
+    assert "was modified after it was built" in proc.stdout and "mlops_ci/github/approvals.py" in proc.stdout
     assert "rebuilding" in proc.stdout
     new = Path(outputs["venv-path"])
     assert new != venv and "appended by a PR job" not in approvals_py(new).read_text()
@@ -198,7 +198,7 @@ def test_poisoned_toolkit_is_rebuilt_not_reused(checkout, tmp_path):
     f"{SITE}/zz-poison.pth",
     f"{SITE}/sitecustomize.py",
     f"{SITE}/usercustomize.py",
-    f"{SITE}/mlops_ci/__pycache__/approvals.{sys.implementation.cache_tag}.opt-1.pyc",
+    f"{SITE}/mlops_ci/github/__pycache__/approvals.{sys.implementation.cache_tag}.opt-1.pyc",
     "bin/dvc-helper",
 ])
 def test_files_added_to_the_venv_are_tampering(checkout, cache, added):
@@ -256,7 +256,7 @@ def test_rewritten_manifest_must_match_the_copy_outside_the_venv(checkout, cache
     writable(manifest)
     data = json.loads(manifest.read_text())
     st = target.stat()
-    data["files"][f"{SITE}/mlops_ci/approvals.py"] = [hashlib.sha256(target.read_bytes()).hexdigest(),
+    data["files"][f"{SITE}/mlops_ci/github/approvals.py"] = [hashlib.sha256(target.read_bytes()).hexdigest(),
                                                        st.st_dev, st.st_ino, st.st_size, st.st_ctime_ns]
     manifest.write_text(json.dumps(data))
     digest = hashlib.sha256(manifest.read_bytes()).hexdigest()

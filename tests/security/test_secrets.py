@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_ci import chatops
-from mlops_ci.gha import Runtime
+from mlops_ci.bots import chatops
+from mlops_ci.github.actions import Runtime
 from mlops_ci.redact import describe, redact
 from tests.fakegithub import events
 from tests.integration.events_helpers import BOT, actions_env, issue_comment
@@ -98,7 +98,7 @@ def test_runtime_sinks_redact(tmp_path):
 
 
 def test_github_adapter_redacts_what_it_sends(fake_github):
-    from mlops_ci.adapters.github import GitHub
+    from mlops_ci.github.api import GitHub
 
     events.seed_fake(fake_github)
     gh = GitHub(fake_github.token, fake_github.repo, fake_github.url)

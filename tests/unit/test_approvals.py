@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_ci.approvals import (
+from mlops_ci.github.approvals import (
     APPROVAL_CONTEXT, Approval, decide, from_statuses, how_to_approve, is_full_sha, status_description,
 )
 

@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from mlops_ci.selfhosted import gpu_required_by, parse_labels
+from mlops_ci.runners.selfhosted import gpu_required_by, parse_labels
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = ROOT / "runners" / "arc" / "values-gpu.yaml"

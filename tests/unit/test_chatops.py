@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_ci import chatops
-from mlops_ci.chatops import Command, parse
+from mlops_ci.bots import chatops
+from mlops_ci.bots.chatops import Command, parse
 
 
 @pytest.mark.parametrize("body, expected", [

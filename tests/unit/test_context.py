@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlops_ci.adapters.git import Git
-from mlops_ci.context import detect, from_github, from_local_git, read_event
+from mlops_ci.github.context import detect, from_github, from_local_git, read_event
 from mlops_ci.errors import BadInput
 from tests.fakegithub.webhooks import validate_event
 

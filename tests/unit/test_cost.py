@@ -105,7 +105,7 @@ def test_config_reads_the_table():
 
 # -- measured GPU use: busy vs held, idle cost, stages that did not need the GPU ------------------
 
-from mlops_ci.gpu_usage import StageGpu  # noqa: E402
+from mlops_ci.runners.gpu_usage import StageGpu  # noqa: E402
 
 
 def gpu(util, seconds, gpus=2, mem=30000.0):

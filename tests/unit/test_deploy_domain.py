@@ -9,7 +9,7 @@ from mlops_ci.deploy.plan import (check_environment, dns_name, parse_release_tag
                                   split_reference, staged_image)
 from mlops_ci.deploy.smoke import (build_case, case_document, case_from_document, choose_parity_source, compare)
 from mlops_ci.errors import BadInput
-from mlops_ci.imagebuild import (DockerfileSpec, image_tags, install_list, metrics_digest, oci_labels, prune_script,
+from mlops_ci.image.spec import (DockerfileSpec, image_tags, install_list, metrics_digest, oci_labels, prune_script,
                                  render_dockerfile, runtime_parity, sanitize_tag, serving_requirements,
                                  validate_repository)
 

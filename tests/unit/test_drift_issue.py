@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_ci import drift_issue as di
-from mlops_ci.drift_issue import DriftFacts, OpenIssue, Plan, plan
+from mlops_ci.bots import drift_issue as di
+from mlops_ci.bots.drift_issue import DriftFacts, OpenIssue, Plan, plan
 
 FACTS = DriftFacts(model="churn", reference="MLflow `churn` v3 (@champion)", current="prod/*.parquet", drifting=True,
                    drift_share=0.6, threshold=0.5, n_drifted=3, n_tested=5, top_columns=("tenure", "spend"),

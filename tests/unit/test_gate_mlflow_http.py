@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlops_ci.adapters.mlflow_registry import HTTP_DEFAULTS, _connection_failure, bounded_http_defaults
+from mlops_ci.registry.mlflow_registry import HTTP_DEFAULTS, _connection_failure, bounded_http_defaults
 
 
 def test_defaults_fill_only_what_is_unset():

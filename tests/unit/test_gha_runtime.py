@@ -1,7 +1,7 @@
 import io
 import json
 
-from mlops_ci.gha import (SUMMARY_LIMIT, Runtime, escape_data, escape_property, format_output, workflow_command)
+from mlops_ci.github.actions import (SUMMARY_LIMIT, Runtime, escape_data, escape_property, format_output, workflow_command)
 
 
 def github_runtime(tmp_path, stream=None):

@@ -1,4 +1,4 @@
-from mlops_ci.gitregistry import (SemVer, next_stage_tag, next_version, parse_version_tag, stage_tags,
+from mlops_ci.registry.git_tags import (SemVer, next_stage_tag, next_version, parse_version_tag, stage_tags,
                                   valid_model_name, version_tag)
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci import gpu
-from mlops_ci.gpu import build_probe, cuda_version, parse_list, parse_query, probe_from_dict
+from mlops_ci.runners import gpu
+from mlops_ci.runners.gpu import build_probe, cuda_version, parse_list, parse_query, probe_from_dict
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvidia-smi"
 
@@ -135,10 +135,10 @@ def test_mig_mode_inferred_from_the_listing_when_the_query_field_is_unknown():
     assert d.mig_mode == "Enabled" and d.usable
 
 
-# -- GPU sampling during repro (mlops_ci.gpu_usage) ------------------------------------------------
+# -- GPU sampling during repro (mlops_ci.runners.gpu_usage) ------------------------------------------------
 
-from mlops_ci.gpu import parse_xid, xid_warnings  # noqa: E402
-from mlops_ci.gpu_usage import GpuReading, now_text, parse_sample_line, stage_usage  # noqa: E402
+from mlops_ci.runners.gpu import parse_xid, xid_warnings  # noqa: E402
+from mlops_ci.runners.gpu_usage import GpuReading, now_text, parse_sample_line, stage_usage  # noqa: E402
 
 
 def test_sample_rows_of_the_recorded_scenarios():

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlops_ci.adapters.gpu_sampler import MAX_READINGS, NvmlSampler, Sampler, start_sampler
-from mlops_ci.gpu_usage import GpuReading, stage_usage
+from mlops_ci.runners.gpu_sampler import MAX_READINGS, NvmlSampler, Sampler, start_sampler
+from mlops_ci.runners.gpu_usage import GpuReading, stage_usage
 
 MIB = 1024 * 1024
 

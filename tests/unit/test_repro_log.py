@@ -1,4 +1,4 @@
-from mlops_ci.repro import ReproLogParser
+from mlops_ci.pipeline.repro import ReproLogParser
 
 
 def run(lines, returncode=0):
@@ -61,11 +61,11 @@ def test_dvc_killed_mid_stage_blames_the_running_stage():
     assert result.failed == ["train"]
 
 
-# -- phases, time limits and heartbeats (mlops_ci.watch) --------------------------------------------
+# -- phases, time limits and heartbeats (mlops_ci.pipeline.watch) --------------------------------------------
 
-from mlops_ci.adapters.supervise import MAX_LINE, _split, tree  # noqa: E402
-from mlops_ci.gpu_usage import GpuReading  # noqa: E402
-from mlops_ci.watch import StageLimits, Watchdog, stopped_from_dict  # noqa: E402
+from mlops_ci.pipeline.supervise import MAX_LINE, _split, tree  # noqa: E402
+from mlops_ci.runners.gpu_usage import GpuReading  # noqa: E402
+from mlops_ci.pipeline.watch import StageLimits, Watchdog, stopped_from_dict  # noqa: E402
 
 
 def test_phase_says_which_stage_runs_since_when():

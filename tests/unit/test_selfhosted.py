@@ -2,11 +2,11 @@
 
 import pytest
 
-from mlops_ci.adapters.disk import cache_dir_from_config
-from mlops_ci.doctor import GIB, CacheFacts, DiskUsage, diagnose, render_markdown
+from mlops_ci.runners.disk import cache_dir_from_config
+from mlops_ci.runners.doctor import GIB, CacheFacts, DiskUsage, diagnose, render_markdown
 from mlops_ci.errors import BadInput
-from mlops_ci.gpu import GpuDevice, GpuProbe, build_probe
-from mlops_ci.selfhosted import default_runner_name, gpu_required_by, jit_request, names_gpu, parse_labels
+from mlops_ci.runners.gpu import GpuDevice, GpuProbe, build_probe
+from mlops_ci.runners.selfhosted import default_runner_name, gpu_required_by, jit_request, names_gpu, parse_labels
 
 
 def test_labels_parse_from_commas_spaces_and_repeats():

@@ -197,8 +197,8 @@ def test_dropped_connections_are_retried_then_explained():
 
 def test_the_same_model_served_through_onnx_answers_like_the_pickle(model_dir, tmp_path_factory):
     """The build's conversion (skl2onnx) and the server's ONNX runtime, end to end over HTTP."""
-    from mlops_ci.adapters.onnx_export import to_onnx
-    from mlops_ci.imagebuild import runtime_parity
+    from mlops_ci.image.onnx_export import to_onnx
+    from mlops_ci.image.spec import runtime_parity
     from mlops_ci.serving.model import LoadedModel, ModelInfo
 
     model, frame = fitted_model()
@@ -228,7 +228,7 @@ def test_the_same_model_served_through_onnx_answers_like_the_pickle(model_dir, t
 def test_a_model_the_converter_cannot_take_says_why():
     from sklearn.cluster import KMeans
 
-    from mlops_ci.adapters.onnx_export import ConversionFailed, to_onnx
+    from mlops_ci.image.onnx_export import ConversionFailed, to_onnx
 
     fields = [Field("a", "number"), Field("b", "number")]
     with pytest.raises(ConversionFailed, match="not a classifier with predict_proba"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from mlops_ci.stage_env import with_interpreter_on_path
+from mlops_ci.pipeline.stage_env import with_interpreter_on_path
 
 PY = "/opt/toolkit/venv/bin/python"
 PREFIX = "/opt/toolkit/venv"

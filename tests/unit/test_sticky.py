@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from mlops_ci.adapters.github import Comment, GitHubError
-from mlops_ci.sticky import publish
+from mlops_ci.github.api import Comment, GitHubError
+from mlops_ci.github.sticky import publish
 
 MARK = "<!-- mlops-ci:report id=pr -->"
 BOT = "github-actions[bot]"

@@ -2,7 +2,7 @@
 
 A GPU runner is billed for every second it is held, whether its GPUs compute or idle. The
 doctor counts the GPUs (what is paid for); this module says how much of that was used. A
-sampler (:mod:`mlops_ci.adapters.gpu_sampler`, NVML or `nvidia-smi --loop-ms`) records one
+sampler (:mod:`mlops_ci.runners.gpu_sampler`, NVML or `nvidia-smi --loop-ms`) records one
 :class:`GpuReading` per GPU and tick; :func:`stage_usage` turns the readings that fall in a
 stage's time window into utilisation (mean and peak), peak memory and GPU-seconds.
 

@@ -11,7 +11,7 @@ Both count the GPUs the driver shows this container, which is what `runner docto
 what the runner is billed for. Sampling never fails the job: a source that cannot start gives
 no sampler and a reason, and a hung NVML call or nvidia-smi (a wedged GPU) is abandoned at
 stop time instead of being waited for. Readings are kept (thinned past
-:data:`MAX_READINGS`) for :func:`mlops_ci.gpu_usage.stage_usage`.
+:data:`MAX_READINGS`) for :func:`mlops_ci.runners.gpu_usage.stage_usage`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any, Callable, Mapping
 
-from mlops_ci.gpu_usage import SAMPLE_ARGS, GpuReading, parse_sample_line
+from mlops_ci.runners.gpu_usage import SAMPLE_ARGS, GpuReading, parse_sample_line
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Protocol, Union
 
-from mlops_ci.adapters.github import Comment, GitHubError
+from mlops_ci.github.api import Comment, GitHubError
 from mlops_ci.report.model import same_content
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlops_ci import render
-from mlops_ci.gpu import GpuProbe, XidEvent, xid_warnings
+from mlops_ci.runners.gpu import GpuProbe, XidEvent, xid_warnings
 
 GIB = 1024 ** 3
 

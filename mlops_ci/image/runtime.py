@@ -23,7 +23,7 @@ from mlops_ci.errors import BadInput
 from mlops_ci.serving.schema import Field
 
 if TYPE_CHECKING:
-    from mlops_ci.modelsource import ModelSource
+    from mlops_ci.registry.model_source import ModelSource
     from mlops_ci.workspace import Workspace
 
 #: Sample rows the two runtimes are compared on (the first N of build.sample).
@@ -39,8 +39,8 @@ class RuntimeChoice:
 
 
 def choose_runtime(ws: "Workspace", model_file: Path, fields: list[Field], name: str, version: str) -> RuntimeChoice:
-    from mlops_ci.adapters.onnx_export import ConversionFailed, to_onnx
-    from mlops_ci.imagebuild import runtime_parity
+    from mlops_ci.image.onnx_export import ConversionFailed, to_onnx
+    from mlops_ci.image.spec import runtime_parity
     from mlops_ci.serving.model import LoadedModel, ModelInfo
 
     requested = ws.config.build.runtime
@@ -79,7 +79,7 @@ def _fallback(requested: str, why: str) -> RuntimeChoice:
 
 def _sample_rows(ws: "Workspace", fields: list[Field]) -> list[dict[str, Any]]:
     from mlops_ci.deploy.smoke import _json_value
-    from mlops_ci.modelsource import read_table
+    from mlops_ci.registry.model_source import read_table
 
     sample = ws.config.build.sample or ws.config.deploy.smoke.sample
     if not sample:

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from mlops_ci.chatops import DEFAULT_PREFIX, WRITE_PERMISSIONS
+from mlops_ci.bots.chatops import DEFAULT_PREFIX, WRITE_PERMISSIONS
 
 APPROVAL_CONTEXT = "mlops-ci / fork approval"
 DEFAULT_TRUSTED_BOTS = ("github-actions[bot]",)

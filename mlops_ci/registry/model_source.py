@@ -52,7 +52,7 @@ def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
 
 
 def from_registry(ws: "Workspace", uri: str, dst: Path) -> ModelSource:
-    from mlops_ci.adapters.mlflow_registry import Registry
+    from mlops_ci.registry.mlflow_registry import Registry
 
     name, alias, version = parse_models_uri(uri)
     registry = Registry(ws.mlflow_tracking_uri(), ws.config.mlflow.registry_uri)
@@ -72,7 +72,7 @@ def from_registry(ws: "Workspace", uri: str, dst: Path) -> ModelSource:
 
 def from_checkout(ws: "Workspace", path: str, name: str, version: str, dst: Path) -> ModelSource:
     from mlops_ci.adapters.dvc import WORKSPACE
-    from mlops_ci.champion import flat_metrics
+    from mlops_ci.registry.champion import flat_metrics
 
     model_file = ws.dvc_root / path
     if not model_file.is_file():

@@ -3,7 +3,7 @@
 Only `MlflowClient` is used: no `mlflow.sklearn.log_model`, whose pip
 requirement inference alone costs ~7 s and which imports scikit-learn. The
 model directory (MLmodel + pickle + explicit requirements) is written by
-:mod:`mlops_ci.registry_model` and uploaded as plain artifacts.
+:mod:`mlops_ci.registry.model_dir` and uploaded as plain artifacts.
 
 Aliases (`champion`, `challenger`, `production`) are the registry's source of
 truth; stages are read only as a fallback for registries that predate aliases.
@@ -147,7 +147,7 @@ class Registry:
         What makes `register` idempotent: a re-run of the same main job finds its version again
         instead of adding an identical one.
         """
-        from mlops_ci.lineage import PREFIX
+        from mlops_ci.registry.lineage import PREFIX
 
         query = f"name = '{_quoted(name)}' and tags.`{PREFIX}git_sha` = '{_quoted(sha)}'"
         try:

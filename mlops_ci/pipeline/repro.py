@@ -4,7 +4,7 @@ DVC prints one line when a stage starts running, is restored from the
 run-cache, or is skipped as unchanged. We timestamp every line as it arrives
 and turn the stream into per-stage records (status and wall time), which the
 report, the cost estimate and the job summary use. While DVC runs, :meth:`ReproLogParser.phase`
-tells the watchdog (:mod:`mlops_ci.watch`) which stage is running since when. Pure: feed it lines.
+tells the watchdog (:mod:`mlops_ci.pipeline.watch`) which stage is running since when. Pure: feed it lines.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Sequence
 
-from mlops_ci.gpu_usage import GpuReading, StageGpu, stage_usage
-from mlops_ci.watch import Phase, Stopped, duration
+from mlops_ci.runners.gpu_usage import GpuReading, StageGpu, stage_usage
+from mlops_ci.pipeline.watch import Phase, Stopped, duration
 
 StageStatus = Literal["ran", "cached", "unchanged", "failed", "skipped"]
 TAIL_LINES = 20
@@ -37,7 +37,7 @@ class StageRun:
     detail: str | None = None
     #: When the stage started, in seconds after `dvc repro` started (None: it never started).
     started: float | None = None
-    #: What the GPUs did meanwhile (GPU runners; see mlops_ci.gpu_usage).
+    #: What the GPUs did meanwhile (GPU runners; see mlops_ci.runners.gpu_usage).
     gpu: StageGpu | None = None
 
 

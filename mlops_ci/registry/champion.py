@@ -45,7 +45,7 @@ def resolve_champion(ws: "Workspace", model_name: str, base_rev: str | None, *, 
     """The champion, or None for the first model. Registry errors propagate (the gate fails closed)."""
     cfg = ws.config
     if use_registry and cfg.registry.mode == "mlflow" and _registry_configured(ws):
-        from mlops_ci.adapters.mlflow_registry import Registry
+        from mlops_ci.registry.mlflow_registry import Registry
 
         registry = Registry(ws.mlflow_tracking_uri(), cfg.mlflow.registry_uri)
         record = registry.by_alias(model_name, "champion")
@@ -85,7 +85,7 @@ def _registry_configured(ws: "Workspace") -> bool:
 
 
 def _from_git_tags(ws: "Workspace", model_name: str) -> Champion | None:
-    from mlops_ci.gitregistry import stage_tags
+    from mlops_ci.registry.git_tags import stage_tags
 
     tags = (ws.git.try_out("tag", "--list", f"{model_name}#prod#*") or "").split()
     promoted = stage_tags(tags, model_name, "prod")

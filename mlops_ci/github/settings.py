@@ -25,7 +25,7 @@ import logging
 from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
-from mlops_ci.adapters.github import GitHub, GitHubError
+from mlops_ci.github.api import GitHub, GitHubError
 from mlops_ci.audit import (
     NEEDS_ORG_RUNNERS, NEEDS_REPO_ADMIN, PrivateForkSettings, RepoSettings, RunnerGroup, Unread,
     WorkflowPermissions, group_from_api, protection_checks_from_api, ruleset_checks_from_api, runner_from_api,

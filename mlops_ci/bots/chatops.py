@@ -1,7 +1,7 @@
 """ChatOps: what a `/mlops …` comment asks for, who may ask, and how the bot answers.
 
 Pure: no network. The bot command (:mod:`mlops_ci.commands.bot`) feeds it the
-comment and the API's answers; the guard (:mod:`mlops_ci.approvals`) re-uses the
+comment and the API's answers; the guard (:mod:`mlops_ci.github.approvals`) re-uses the
 parser to read `/mlops approve` comments, so both agree on what a command is.
 
 Parsing rules, chosen so that talking *about* a command never runs it:

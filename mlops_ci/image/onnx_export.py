@@ -1,7 +1,7 @@
 """Converting a fitted scikit-learn classifier to ONNX with skl2onnx, on the build host.
 
 Only the conversion lives here; whether the image uses it is decided by
-comparing what the two runtimes predict (:func:`mlops_ci.imagebuild.runtime_parity`).
+comparing what the two runtimes predict (:func:`mlops_ci.image.spec.runtime_parity`).
 The graph gets one input per column for a model fitted on a DataFrame
 (numbers as float32 — what tree ensembles compare in anyway —, strings as
 strings), or one float matrix for a model fitted on an array; ``zipmap`` off,

@@ -6,7 +6,7 @@ values read ``[N/A]`` or ``[Not Supported]`` (MIG mode, unified-memory boards,
 consumer cards), a GPU that fell off the bus prints an error line in the
 middle of the CSV, and a missing kernel module replaces everything with one
 sentence. So this module takes raw text and exit codes (collected by
-:mod:`mlops_ci.adapters.nvidia`) and returns what is *usable*, with a reason
+:mod:`mlops_ci.runners.nvidia`) and returns what is *usable*, with a reason
 for everything that is not. Pure: no subprocess here.
 """
 

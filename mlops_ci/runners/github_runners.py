@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from mlops_ci.adapters.github import DEFAULT_API_URL, GitHub, GitHubError
+from mlops_ci.github.api import DEFAULT_API_URL, GitHub, GitHubError
 from mlops_ci.errors import BadInput
-from mlops_ci.selfhosted import JitRequest
+from mlops_ci.runners.selfhosted import JitRequest
 
 _SCOPE_HINT = ("the token must be allowed to manage self-hosted runners: \"Administration: write\" on the "
                "repository or \"Self-hosted runners: write\" on the organization (GITHUB_TOKEN never is)")

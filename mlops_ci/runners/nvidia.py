@@ -1,4 +1,4 @@
-"""Runs `nvidia-smi` and hands its raw output to :mod:`mlops_ci.gpu`.
+"""Runs `nvidia-smi` and hands its raw output to :mod:`mlops_ci.runners.gpu`.
 
 Each call has a timeout: a GPU in a bad state can make nvidia-smi hang for
 minutes, and the doctor exists to fail fast. The kernel log (`dmesg`) is read,
@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from typing import Any, Callable, Mapping
 
-from mlops_ci.gpu import MIG_QUERY_ARGS, QUERY_ARGS, GpuProbe, build_probe
+from mlops_ci.runners.gpu import MIG_QUERY_ARGS, QUERY_ARGS, GpuProbe, build_probe
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from mlops_ci.doctor import CacheFacts, DiskUsage
+from mlops_ci.runners.doctor import CacheFacts, DiskUsage
 
 #: Stop counting the DVC cache after this many entries (the size is then a lower bound).
 MAX_ENTRIES = 200_000

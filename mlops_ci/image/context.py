@@ -6,7 +6,7 @@
     model/         model.pkl (runtime sklearn) or model.onnx (runtime onnx), serving.json (name, version,
                    schema, runtime, classes), smoke.json (the parity case), the model's side files
 
-Only files, no network: the wheels come from :mod:`mlops_ci.adapters.wheelhouse`.
+Only files, no network: the wheels come from :mod:`mlops_ci.image.wheelhouse`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import mlops_ci
-from mlops_ci.imagebuild import DockerfileSpec, render_dockerfile
+from mlops_ci.image.spec import DockerfileSpec, render_dockerfile
 from mlops_ci.serving import PARITY_FILE, SERVING_FILE
 from mlops_ci.serving.schema import Field, schema_document
 
@@ -31,7 +31,7 @@ def write_context(context: Path, *, wheels: Path, requirements: list[str],
                   onnx_model: bytes | None = None, classes: list[Any] | None = None,
                   parity_case: dict[str, Any] | None = None) -> Path:
     """Lay out ``context``; returns the Dockerfile path."""
-    from mlops_ci.adapters.wheelhouse import copy_wheels
+    from mlops_ci.image.wheelhouse import copy_wheels
 
     context.mkdir(parents=True, exist_ok=True)
     copy_wheels(wheels, context / "wheels")

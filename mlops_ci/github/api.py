@@ -389,7 +389,7 @@ def _describe(method: str, url: str, exc: Any) -> str:
 
 
 class IssueThread:
-    """Comments of an issue or pull request, as a :class:`mlops_ci.sticky.CommentThread`."""
+    """Comments of an issue or pull request, as a :class:`mlops_ci.github.sticky.CommentThread`."""
 
     def __init__(self, gh: GitHub, number: int) -> None:
         self.gh, self.number = gh, number

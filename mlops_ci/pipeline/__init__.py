@@ -1,0 +1,6 @@
+"""Running the team's DVC pipeline: the environment its stages get, their time limits, and what the log says.
+
+``stage_env`` (a scrubbed environment: no tokens reach PR code), ``supervise`` (a process group
+that cannot outlive its time limit), ``watch`` (stage timeouts and heartbeats), ``repro`` (what
+happened during ``dvc repro``, read from its log). ``adapters.dvc`` drives DVC itself.
+"""

@@ -1,0 +1,8 @@
+"""The model registry: where a model is registered, how the champion is found, what a version came from.
+
+``champion`` (which model the challenger is measured against), ``mlflow_registry`` (MLflow aliases
+and tags; the only module here that talks to MLflow), ``git_tags`` (a registry in git tags, GTO's
+conventions), ``lineage`` (flat lineage tags), ``model_dir`` (an MLflow model directory written
+directly), ``model_source`` (which model goes into the image). May import ``adapters``, ``gate``
+and the root modules; never ``commands``.
+"""
