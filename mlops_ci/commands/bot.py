@@ -158,7 +158,7 @@ def _dispatch(req: Request) -> "Reply":
     """rerun / report: same-repository PRs through the PR workflow; forks only for an approved head, via the
     fork workflow (the PR workflow's job holds write permissions and never runs fork code)."""
     from mlops_ci.bots.chatops import done, refused
-    from mlops_ci.commands.guard import judge
+    from mlops_ci.github.approvals import judge
 
     pull, refusal = _open_pull(req)
     if pull is None:
@@ -219,8 +219,8 @@ def _approve(req: Request) -> "Reply":
 def _promote(req: Request) -> "Reply":
     from mlops_ci.registry.mlflow_registry import Registry
     from mlops_ci.bots.chatops import done, refused
-    from mlops_ci.commands.promote import GateRefused, promote_version
-    from mlops_ci.commands.register import model_name_for
+    from mlops_ci.registry.promote import GateRefused, promote_version
+    from mlops_ci.registry.register import model_name_for
 
     ws = req.ws
     if ws.config.registry.mode != "mlflow":

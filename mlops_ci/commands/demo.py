@@ -35,11 +35,11 @@ def demo(workdir: Path | None, example: Path | None) -> None:
     # module would surface as a failed stage) and the demo registers the model in MLflow.
     require(["sklearn", "mlflow"], "mlops-ci demo (the example trains with scikit-learn, the model goes to MLflow)")
     from mlops_ci.registry.mlflow_registry import Registry
-    from mlops_ci.commands.gate import run_gate
-    from mlops_ci.commands.promote import GateRefused, promote_version
-    from mlops_ci.commands.register import register_model
-    from mlops_ci.commands.report import write_outputs
-    from mlops_ci.commands.repro import run_repro
+    from mlops_ci.gate_runner import run_gate
+    from mlops_ci.registry.promote import GateRefused, promote_version
+    from mlops_ci.registry.register import register_model
+    from mlops_ci.report.outputs import write_outputs
+    from mlops_ci.pipeline.run import run_repro
     from mlops_ci.demo_project import DemoRepo, bundled_example, load_scenario
     from mlops_ci.report.assemble import assemble
     from mlops_ci.workspace import open_workspace
@@ -102,7 +102,7 @@ def demo(workdir: Path | None, example: Path | None) -> None:
 
 def build_training_profile(ws) -> None:  # noqa: ANN001 - Workspace, imported lazily
     """`mlops-ci profile build` on the training data: register stores it with the model as drift reference."""
-    from mlops_ci.commands.profile import DEFAULT_PROFILE_NAME, build_reference_profile
+    from mlops_ci.drift.job import DEFAULT_PROFILE_NAME, build_reference_profile
     from mlops_ci.drift.profile import write
 
     cfg = ws.config.drift
@@ -114,7 +114,7 @@ def build_training_profile(ws) -> None:  # noqa: ANN001 - Workspace, imported la
 
 def run_pr_drift(ws, base_sha: str):  # noqa: ANN001, ANN201 - Workspace -> DriftReport, imported lazily
     """`mlops-ci drift --reference-rev BASE` as the PR job runs it: outputs land next to the report's."""
-    from mlops_ci.commands.drift import run_drift, write_outputs as write_drift
+    from mlops_ci.drift.job import run_drift, write_outputs as write_drift
 
     cfg = ws.policy(base_sha).config  # the base branch's drift and contract rules, as in a real PR job
     report = run_drift(cfg.drift.reference, str(ws.dvc_root / cfg.drift.current), drift=cfg.drift,

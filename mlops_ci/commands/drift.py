@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_ci.commands import config_option, option, project_option
-from mlops_ci.errors import BadInput, ConfigError, MlopsError
+from mlops_ci.drift.job import (failure_message, load_settings, require_in_repo, resolve_in_project, run_drift,
+                                write_outputs)
+from mlops_ci.errors import BadInput, MlopsError
 
 if TYPE_CHECKING:
-    from mlops_ci.drift.config import ContractsConfig, DriftConfig
     from mlops_ci.drift.report import DriftReport
 
 METHODS = ["auto", "ks", "wasserstein", "jensenshannon", "psi", "chi2", "ztest"]
@@ -28,147 +29,6 @@ class DriftFailed(MlopsError):
     """Dataset drift (with fail_on_drift) or a contract error: a negative outcome, exit 1, outputs written."""
 
     exit_code = 1
-
-
-def failure_message(report: "DriftReport") -> str:
-    reasons = []
-    if report.dataset_drift and report.fail_on_drift:
-        reasons.append(f"dataset drift: {report.n_drifted} of {report.n_tested} columns drifted "
-                       f"(share {report.drift_share:.2f} >= {report.drift_share_threshold:.2f})")
-    if report.contract_errors:
-        first = report.contract_errors[0].message
-        more = len(report.contract_errors) - 1
-        reasons.append(f"{len(report.contract_errors)} data contract error(s): {first}"
-                       + (f" (and {more} more)" if more else ""))
-    return "; ".join(reasons)
-
-
-def load_settings(project_dir: str = ".", config_path: str | None = None,
-                  contracts_path: str | None = None, base: str | None = None,
-                  strict: bool = True) -> tuple["DriftConfig", "ContractsConfig"]:
-    """``drift:`` and ``contracts:`` of .mlops-ci.yml (defaults when absent); ``contracts_path`` replaces the latter.
-
-    With ``base`` (a revision), what decides pass/fail — tests, thresholds, ignored columns,
-    ``fail_on_drift``, contract severities — comes from that commit's file (:mod:`mlops_ci.policy`):
-    a pull request cannot switch off the check that judges its own data.
-    """
-    from mlops_ci.config import load_config
-
-    cfg = None
-    if base:
-        from mlops_ci.workspace import open_workspace
-
-        ws = open_workspace(project_dir, config_path)
-        try:
-            cfg = ws.policy(ws.base_revision(base)).config
-        except BadInput:
-            if strict:
-                raise
-            # the base was only implied (--reference-rev): reading the data there fails with its own message
-    if cfg is None:
-        cfg = load_config(project_dir, config_path)
-    drift, contracts = cfg.drift, cfg.contracts
-    if contracts_path:
-        contracts = read_contracts(contracts_path)
-    return drift, contracts
-
-
-def read_contracts(path: str) -> "ContractsConfig":
-    """A contracts file: a ``contracts:`` mapping, the mapping itself, or a Great Expectations suite (JSON/YAML)."""
-    import yaml
-    from pydantic import ValidationError
-
-    from mlops_ci.drift.config import ContractsConfig
-    from mlops_ci.limits import MAX_INPUT_BYTES
-    from mlops_ci.yamlsource import safe_load
-
-    try:
-        with open(path, "rb") as fh:
-            data = safe_load(fh.read(MAX_INPUT_BYTES + 1), path, "contracts file")
-    except FileNotFoundError:
-        raise BadInput(f"{path}: contracts file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not a YAML/JSON contracts file ({exc})", file=path) from None
-    if isinstance(data, dict) and "contracts" in data:
-        data = data["contracts"]
-    elif isinstance(data, dict) and "expectation_suite_name" in data or (
-            isinstance(data, dict) and "expectations" in data and "name" in data):
-        data = {"expectations": data.get("expectations", [])}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of contract settings", file=path)
-    try:
-        return ContractsConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        raise ConfigError(f"{path}: invalid contracts ({problems})", file=path) from None
-
-
-def run_drift(reference: Any, current: Any, *, drift: "DriftConfig | None" = None,
-              contracts: "ContractsConfig | None" = None, reference_rev: str | None = None,
-              current_rev: str | None = None, repo: str = ".", csv_encoding: str | None = None,
-              threads: int | None = None, within: dict[str, str] | None = None) -> "DriftReport":
-    """Read both sides (streaming), build/load the reference profile, compare, check contracts.
-
-    ``reference``/``current``: a spec (file, directory, glob, profile path), a
-    :class:`~mlops_ci.adapters.datasets.DataSource`, an Arrow table or a pandas DataFrame.
-    ``within``: ``{"reference"|"current": directory}`` for specs that came from the repository's
-    config: every file they match must resolve (symlinks followed) inside that directory.
-    """
-    from mlops_ci.adapters.allocators import prepare, small_pages
-
-    prepare()  # before pyarrow loads: freed batches are reused instead of re-faulted
-    from mlops_ci.adapters.datasets import DataSource, from_table, load_profile, open_source
-    from mlops_ci.drift.builder import BuildOptions, build_profile
-    from mlops_ci.drift.config import ContractsConfig, DriftConfig
-    from mlops_ci.drift.contracts import checks_from_config
-    from mlops_ci.drift.current import summarize_current
-    from mlops_ci.drift.engine import compare
-
-    drift = drift or DriftConfig()
-    contracts = contracts or ContractsConfig()
-    options = BuildOptions(bins=drift.bins, top_k=drift.top_k, max_categories=drift.max_categories,
-                           **({"threads": threads} if threads else {}))  # default: every core
-    def source(spec: Any, rev: str | None, name: str) -> DataSource:
-        if isinstance(spec, DataSource):
-            return spec
-        if isinstance(spec, (str, os.PathLike)):
-            return open_source(os.fspath(spec), rev=rev, repo=repo, csv_encoding=csv_encoding,
-                               within=(within or {}).get(name), what=f"drift.{name}")
-        return from_table(spec, name)
-
-    with small_pages():  # huge pages cost more than they save in a streaming pass (allocators.py)
-        ref_src = source(reference, reference_rev, "reference")
-        cur_src = source(current, current_rev, "current")
-        if ref_src.is_profile:
-            ref_profile = load_profile(ref_src)
-        else:
-            ref_profile = build_profile(ref_src, ref_src.schema, options, name=ref_src.name)
-        if ref_profile.rows == 0:
-            raise BadInput(f"{ref_src.name}: the reference has no rows", hint="Point --reference at the training data.")
-        checks = checks_from_config(contracts)
-        if cur_src.is_profile:  # a stored profile of current data: drift and schema only, no per-value counters
-            cur_profile, counters = load_profile(cur_src), {}
-        else:
-            cur_profile, counters = summarize_current(cur_src, cur_src.schema, ref_profile, checks, options,
-                                                      name=cur_src.name)
-        if cur_profile.rows == 0:
-            raise BadInput(f"{cur_src.name}: current data has no rows", hint="Nothing to compare: check the path, "
-                           "the glob or the export that produced it.")
-        return compare(ref_profile, cur_profile, drift, contracts, counters, checks)
-
-
-def write_outputs(report: "DriftReport", out_dir: str | os.PathLike[str], *, columns_shown: int = 10,
-                  pictures: int = 3) -> dict[str, Path]:
-    """drift.json, drift.md and drift.html under ``out_dir``; returns their paths by format."""
-    from mlops_ci.drift import html, markdown
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"json": out / "drift.json", "md": out / "drift.md", "html": out / "drift.html"}
-    files["json"].write_text(report.to_json() + "\n", encoding="utf-8")
-    files["md"].write_text(markdown.render(report, columns_shown=columns_shown, pictures=pictures), encoding="utf-8")
-    files["html"].write_text(html.render(report), encoding="utf-8")
-    return files
 
 
 def publish(report: "DriftReport", files: dict[str, Path], project_dir: str, summary: bool | None,
@@ -258,11 +118,11 @@ def drift(project_dir: str, config_path: str | None, reference: str | None, curr
     repo = project_dir
     for side, spec in (("reference", reference), ("current", current)):
         if side in fenced:
-            _require_in_repo(spec, project_dir, f"drift.{side} (from .mlops-ci.yml)")
+            require_in_repo(spec, project_dir, f"drift.{side} (from .mlops-ci.yml)")
     if not os.path.isabs(reference) and reference_rev is None:
-        reference = _resolve(project_dir, reference)
+        reference = resolve_in_project(project_dir, reference)
     if not os.path.isabs(current) and current_rev is None:
-        current = _resolve(project_dir, current)
+        current = resolve_in_project(project_dir, current)
 
     started = time.perf_counter()
     report = run_drift(reference, current, drift=drift_cfg, contracts=contracts_cfg, reference_rev=reference_rev,
@@ -284,21 +144,3 @@ def _pull_request_base() -> str | None:
     from mlops_ci.github.context import detect
 
     return detect(dict(os.environ)).base_sha or None
-
-
-def _require_in_repo(spec: str, project_dir: str, what: str) -> None:
-    """A data spec from the config (file, directory or glob) may not name a place outside the repository."""
-    from mlops_ci.repopath import escapes
-
-    if escapes(spec, project_dir, project_dir):
-        raise BadInput(f"{spec}: {what} is outside the repository",
-                       hint="Data named in .mlops-ci.yml is read from the repository only; pass a file elsewhere "
-                            "explicitly with --reference / --current.")
-
-
-def _resolve(project_dir: str, path: str) -> str:
-    """Relative paths are relative to the project directory (where the config lives), if they exist there."""
-    candidate = os.path.join(project_dir, path)
-    if project_dir not in ("", ".") and not os.path.exists(path):
-        return candidate
-    return path

@@ -114,16 +114,9 @@ def _judge_fork(ctx: "RunContext", event: Mapping[str, Any], forks: str, gh: Any
     if not default or ctx.ref != f"refs/heads/{default}":
         return GuardVerdict(False, f"this run's workflow comes from `{ctx.ref or 'an unknown ref'}`, not the default "
                                    f"branch `{default or '?'}`: only the default branch's workflow may run fork code")
+    from mlops_ci.github.approvals import judge
+
     return judge(gh, sha, trusted_bots)
-
-
-def judge(gh: Any, sha: str, trusted_bots: tuple[str, ...]) -> "GuardVerdict":
-    """The bot's approval status on ``sha``, its approver's permission now, and the decision."""
-    from mlops_ci.github.approvals import decide, from_statuses
-
-    approval = from_statuses(sha, gh.commit_statuses(sha), trusted_bots or ("github-actions[bot]",))
-    permission = gh.collaborator_permission(approval.by) if approval is not None else None
-    return decide(sha, approval, permission)
 
 
 def _is_pr_event(ctx: "RunContext") -> bool:

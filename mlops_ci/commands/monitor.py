@@ -57,8 +57,8 @@ def monitor(project_dir: str, config_path: str | None, current: str | None, refe
             fail_on_drift: bool) -> None:
     """Drift of production data vs the champion's reference; keeps one `mlops:drift` issue."""
     from mlops_ci.github.checks import now
-    from mlops_ci.commands.drift import _resolve, run_drift, write_outputs
-    from mlops_ci.commands.register import model_name_for
+    from mlops_ci.drift.job import resolve_in_project, run_drift, write_outputs
+    from mlops_ci.registry.register import model_name_for
     from mlops_ci.drift import markdown
     from mlops_ci.bots.drift_issue import facts_from
     from mlops_ci.workspace import open_workspace
@@ -74,7 +74,7 @@ def monitor(project_dir: str, config_path: str | None, current: str | None, refe
     ref_path, ref_label = reference_profile(ws, name, reference or cfg.reference, alias or cfg.alias)
 
     started = time.perf_counter()
-    current_path = current if os.path.isabs(current) else _resolve(project_dir, current)
+    current_path = current if os.path.isabs(current) else resolve_in_project(project_dir, current)
     report = run_drift(ref_path, current_path, drift=drift_cfg, contracts=ws.config.contracts, repo=project_dir)
     files = write_outputs(report, Path(out_dir) if out_dir else rt.out_dir, columns_shown=drift_cfg.columns_shown,
                           pictures=drift_cfg.pictures)
@@ -101,7 +101,7 @@ def monitor(project_dir: str, config_path: str | None, current: str | None, refe
     if result.get("retrain") == "failed":
         raise MonitorFailed("the retraining dispatch failed; see the drift issue's comment")
     if fail_on_drift and facts.drifting:
-        from mlops_ci.commands.drift import failure_message
+        from mlops_ci.drift.job import failure_message
 
         raise MonitorFailed(failure_message(report) or "production data drifts",
                             hint=f"Full report: {files['html']}")

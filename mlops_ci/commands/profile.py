@@ -5,40 +5,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import click
 
 from mlops_ci.commands import config_option, option, project_option
+from mlops_ci.drift.job import DEFAULT_PROFILE_NAME, build_reference_profile, load_settings
 from mlops_ci.errors import BadInput
-
-if TYPE_CHECKING:
-    from mlops_ci.drift.profile import Profile
-
-#: Where `profile build` writes when no -o is given (under the runtime's out dir, .mlops-ci/out locally).
-DEFAULT_PROFILE_NAME = "reference-profile.json"
-
-
-def build_reference_profile(data: str, *, rev: str | None = None, repo: str = ".", bins: int = 1000,
-                            top_k: int = 1000, max_categories: int = 100_000, csv_encoding: str | None = None,
-                            threads: int | None = None) -> "Profile":
-    """Stream ``data`` (file, directory, glob; at a DVC revision if ``rev``) into a profile."""
-    from mlops_ci.adapters.allocators import prepare, small_pages
-
-    prepare()  # before pyarrow loads: freed batches are reused instead of re-faulted
-    from mlops_ci.adapters.datasets import open_source
-    from mlops_ci.drift.builder import BuildOptions, build_profile
-
-    src = open_source(data, rev=rev, repo=repo, csv_encoding=csv_encoding)
-    if src.is_profile:
-        raise BadInput(f"{data}: is already a profile; give the data it should describe")
-    options = BuildOptions(bins=bins, top_k=top_k, max_categories=max_categories,
-                           **({"threads": threads} if threads else {}))  # default: every core
-    with small_pages():  # huge pages cost more than they save in a streaming pass (allocators.py)
-        profile = build_profile(src, src.schema, options, name=src.name)
-    if profile.rows == 0:
-        raise BadInput(f"{src.name}: no rows to profile")
-    return profile
 
 
 @click.group()
@@ -61,7 +32,6 @@ def profile() -> None:
 def build(data: str, project_dir: str, config_path: str | None, output: str | None, rev: str | None,
           bins: int | None, top_k: int | None, csv_encoding: str | None) -> None:
     """Profile DATA (Parquet/CSV file, directory or glob) in a streaming pass."""
-    from mlops_ci.commands.drift import load_settings
     from mlops_ci.drift.profile import write
     from mlops_ci.github.actions import Runtime
 

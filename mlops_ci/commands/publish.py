@@ -33,9 +33,7 @@ if TYPE_CHECKING:
     from mlops_ci.github.approvals import GuardVerdict
     from mlops_ci.gate.verdict import GateVerdict
     from mlops_ci.report.payload import Payload
-    from mlops_ci.report.target import Target
     from mlops_ci.github.sticky import PublishResult
-    from mlops_ci.workspace import Workspace
 
 
 @click.command()
@@ -57,6 +55,7 @@ def publish(directory: Path, github_token: str | None, head_sha: str | None, pr_
     """Post the report in DIRECTORY (written by `report --to-artifact` in a fork's run) to its pull request."""
     from mlops_ci.github.api import GitHub, IssueThread
     from mlops_ci.github.approvals import is_full_sha
+    from mlops_ci.github.comments import comment_author_of
     from mlops_ci.report.model import COMMENT_LIMIT, marker
     from mlops_ci.report.payload import read_payload
     from mlops_ci.report.untrusted import fit, fork_banner, neutralise
@@ -136,7 +135,7 @@ class _GateCheck:
                         else ctx.run_url)
 
     def approval(self) -> "GuardVerdict":
-        from mlops_ci.commands.guard import judge
+        from mlops_ci.github.approvals import judge
 
         if self._approval is None:
             self._approval = judge(self.gh, self.sha, self.trusted_bots)
@@ -231,53 +230,6 @@ def recomputed(gate: Mapping[str, Any]) -> "GateVerdict":
         verdict.conclusion = "failure"
         verdict.title = f"Gate failed: a fork's run passed no check ({verdict.title})"[:200]
     return verdict
-
-
-def comment_author_of(gh: "GitHub", env: Mapping[str, str], explicit: str | None = None):  # noqa: ANN201
-    """Who our comments are by: ``explicit`` / ``MLOPS_CI_COMMENT_AUTHOR``, else (lazily) ``GET /user``.
-
-    The sticky policy falls back to ``github-actions[bot]`` when neither says (``GITHUB_TOKEN`` cannot
-    call ``GET /user``); a GitHub App token should name its ``<app-slug>[bot]`` login explicitly.
-    """
-    login = (explicit or env.get("MLOPS_CI_COMMENT_AUTHOR") or "").strip()
-    return login or gh.viewer_login
-
-
-def post_comment(ws: "Workspace", *, body: str, marker_id: str, target: "Target", mode: str,
-                 hide_previous: bool, token: str | None) -> "PublishResult":
-    """Post ``body`` as the sticky comment for ``marker_id`` where ``target`` says."""
-    from mlops_ci.github.api import GitHub
-    from mlops_ci.report.model import marker
-    from mlops_ci.github.sticky import publish as publish_sticky
-
-    gh = GitHub.from_env(ws.env, ws.context.repository, token, ws.runtime)
-    thread = resolve_thread(gh, ws, target)
-    return publish_sticky(thread, body, marker(marker_id), mode, hide_previous,  # type: ignore[arg-type]
-                          author=comment_author_of(gh, ws.env))
-
-
-def resolve_thread(gh: "GitHub", ws: "Workspace", target: "Target"):  # noqa: ANN201 - a CommentThread
-    from mlops_ci.github.api import CommitThread, IssueThread
-
-    ctx = ws.context
-    if target.kind in ("pr", "issue") and target.number is not None:
-        return IssueThread(gh, target.number)
-    if target.kind == "commit":
-        sha = target.sha or ctx.head_sha
-        if not sha:
-            raise BadInput("--target commit: no commit SHA in this event; use commit/<sha>")
-        return CommitThread(gh, sha)
-    if ctx.pull_request is not None:
-        return IssueThread(gh, ctx.pull_request.number)
-    if target.kind == "pr":
-        raise BadInput("--target pr: this event has no pull request; use pr/<number>")
-    sha = ctx.head_sha
-    if not sha:
-        raise BadInput("cannot tell where to comment: no pull request and no commit in this event; pass --target")
-    for pull in gh.pulls_for_commit(sha):
-        if pull.get("state") == "open" and (pull.get("head") or {}).get("sha") == sha:
-            return IssueThread(gh, int(pull["number"]))
-    return CommitThread(gh, sha)
 
 
 def _announce(rt, result: "PublishResult") -> None:  # noqa: ANN001

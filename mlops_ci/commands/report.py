@@ -10,18 +10,12 @@ fork PR, whose token cannot write, the comment is packed into an artifact for
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from mlops_ci.commands import config_option, option, project_option
-
-if TYPE_CHECKING:
-    from mlops_ci.github.actions import Runtime
-    from mlops_ci.report.assemble import AssembledReport
 
 
 @click.command()
@@ -50,6 +44,7 @@ def report(project_dir: str, config_path: str | None, base: str | None, head: st
     """Build the PR report and post it as one sticky comment."""
     from mlops_ci.report.assemble import assemble
     from mlops_ci.report.payload import write_payload
+    from mlops_ci.report.outputs import write_outputs
     from mlops_ci.report.target import parse_target
     from mlops_ci.workspace import open_workspace
 
@@ -79,7 +74,7 @@ def report(project_dir: str, config_path: str | None, base: str | None, head: st
         click.echo(f"\nreport written to {comment_path} (not posted: local run)", err=True)
         return
 
-    from mlops_ci.commands.publish import post_comment
+    from mlops_ci.github.comments import post_comment
 
     result = post_comment(ws, body=body, marker_id=sticky_id, target=wanted, mode=mode,
                           hide_previous=hide_previous, token=github_token)
@@ -87,21 +82,3 @@ def report(project_dir: str, config_path: str | None, base: str | None, head: st
     rt.set_output("comment-url", result.comment.html_url or "")
     rt.set_output("comment-action", result.action)
     click.echo(f"comment {result.action}: {result.comment.html_url or result.comment.id}")
-
-
-def write_outputs(rt: "Runtime", built: "AssembledReport") -> str:
-    """Full report and PNGs for the artifact, the summary, and the bounded comment body (returned)."""
-    from mlops_ci.report.model import COMMENT_LIMIT
-
-    body = built.report.render(COMMENT_LIMIT)
-    full = built.report.render(limit=10 * 1024 * 1024)
-    for plot in built.plots:
-        if plot.png:
-            rt.write_file(f"plots/{plot.filename}", plot.png)
-    rt.write_file("report.md", full)
-    rt.write_file("report.json", json.dumps(built.data, indent=2, default=str) + "\n")
-    comment_path = rt.write_file("comment.md", body)
-    rt.append_summary(built.report.render(limit=10 * 1024 * 1024, summary=True))
-    rt.set_output("report-path", str(comment_path))
-    rt.set_output("status", built.report.status)
-    return body

@@ -43,7 +43,7 @@ def rollback(project_dir: str, config_path: str | None, environment: str, target
     check_environment(environment, ws.config.deploy.environments)
     engine = engine_for(ws, target)
     recorder = DeploymentRecorder(ws, github_token)
-    from mlops_ci.commands.register import model_name_for
+    from mlops_ci.registry.register import model_name_for
 
     name = model_name_for(ws, model_name)
     tgt = make_target(ws, environment, name, engine, target, health_timeout)
@@ -66,7 +66,7 @@ def rollback(project_dir: str, config_path: str | None, environment: str, target
 
 
 def resolve_target_image(ws: "Workspace", to: str, repository: str | None, current: str | None) -> str:
-    from mlops_ci.commands.build import default_repository
+    from mlops_ci.image.build import default_repository
 
     if "@" in to:
         return to

@@ -179,7 +179,7 @@ def deploy_image(ws: "Workspace", image: str, environment: str, *, engine: "Dock
     cfg = ws.config.deploy
     check_environment(environment, cfg.environments)
     split_reference(image)
-    from mlops_ci.commands.register import model_name_for
+    from mlops_ci.registry.register import model_name_for
 
     label_name, label_version = image_model(engine, image)
     # The service is named after the project's model name (stable across images); the payload and the

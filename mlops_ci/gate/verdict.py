@@ -323,7 +323,7 @@ def annotation_specs(verdict: GateVerdict, metric_locations: Mapping[str, Locati
     return out
 
 
-#: Short name used by `mlops_ci.commands.gate`.
+#: Short name used by `mlops_ci.commands.gate` and `mlops_ci.gate_runner`.
 annotations = annotation_specs
 
 

@@ -109,3 +109,10 @@ def how_to_approve(head_sha: str, prefix: str = DEFAULT_PREFIX) -> str:
     return (f"A maintainer (write, maintain or admin) who has reviewed exactly commit `{head_sha}` approves it by "
             f"commenting `{prefix} approve {head_sha}` on the pull request: the bot records the approval on "
             "that commit and starts its run on the self-hosted runners from the default branch's workflow.")
+
+
+def judge(gh: Any, sha: str, trusted_bots: tuple[str, ...]) -> "GuardVerdict":
+    """The bot's approval status on ``sha``, its approver's permission now, and the decision."""
+    approval = from_statuses(sha, gh.commit_statuses(sha), trusted_bots or ("github-actions[bot]",))
+    permission = gh.collaborator_permission(approval.by) if approval is not None else None
+    return decide(sha, approval, permission)

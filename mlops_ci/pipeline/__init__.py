@@ -2,5 +2,6 @@
 
 ``stage_env`` (a scrubbed environment: no tokens reach PR code), ``supervise`` (a process group
 that cannot outlive its time limit), ``watch`` (stage timeouts and heartbeats), ``repro`` (what
-happened during ``dvc repro``, read from its log). ``adapters.dvc`` drives DVC itself.
+happened during ``dvc repro``, read from its log), ``cost_record`` (GPU count and price into
+``repro.json``), and ``run`` — the whole pull → repro → push story. ``adapters.dvc`` drives DVC itself.
 """

@@ -101,7 +101,7 @@ def test_register_appends_cost_tags(dvc_repo, tmp_path):
     assert float(tags["mlops-ci.cost.gpu_hours"]) == pytest.approx(record(dvc_repo)["gpu_hours"], abs=1e-4)
     assert "mlops-ci.git_sha" in tags, "cost tags come on top of the lineage"
 
-    from mlops_ci.commands.register import cost_tags
+    from mlops_ci.registry.register import cost_tags
 
     assert cost_tags(tmp_path / "no-such-dir") == {}
 

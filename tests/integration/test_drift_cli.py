@@ -259,7 +259,7 @@ def test_help_stays_light():
 
 def test_python_api_for_the_demo_and_the_report(tmp_path):
     """What `mlops-ci demo` and the PR report call: data frames in, report and files out."""
-    from mlops_ci.commands.drift import run_drift, write_outputs
+    from mlops_ci.drift.job import run_drift, write_outputs
     from mlops_ci.drift import markdown
     from mlops_ci.drift.config import ContractsConfig, DriftConfig
     from mlops_ci.drift.report import from_dict

@@ -14,8 +14,8 @@ import json
 import re
 
 from mlops_ci.commands.build import _summary as build_summary
-from mlops_ci.commands.report import write_outputs
-from mlops_ci.commands.repro import summary_markdown as repro_summary
+from mlops_ci.report.outputs import write_outputs
+from mlops_ci.pipeline.run import summary_markdown as repro_summary
 from mlops_ci.cost.config import CostConfig
 from mlops_ci.cost.estimate import estimate
 from mlops_ci.deploy.outcome import Outcome

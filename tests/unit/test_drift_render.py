@@ -87,7 +87,7 @@ def test_display_range_stays_within_the_data():
     import numpy as np
     import pandas as pd
 
-    from mlops_ci.commands.drift import run_drift
+    from mlops_ci.drift.job import run_drift
 
     rng = np.random.default_rng(3)
     ref = pd.DataFrame({"charges": np.clip(rng.normal(65, 18, 5000), 15, 150)})
