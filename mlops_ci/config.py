@@ -23,6 +23,7 @@ from mlops_ci.deploy.config import BuildConfig, DeployConfig
 from mlops_ci.errors import ConfigError
 from mlops_ci.gate.config import GateConfig
 from mlops_ci.limits import MAX_INPUT_BYTES
+from mlops_ci.metrics import NOISY_PATTERNS
 from mlops_ci.yamlsource import LocatedDocument, load_yaml
 
 CONFIG_FILENAME = ".mlops-ci.yml"
@@ -52,6 +53,12 @@ class MetricsConfig(_Section):
         "loss/error/latency/mse/mae/rmse default to lower, auc/accuracy/f1/precision/recall/r2 to higher; "
         "others have no direction (shown neutral).")
     ignore: list[str] = Field(default_factory=list, description="Metric names or globs to leave out of diffs and gates.")
+    noisy: list[str] = Field(
+        default_factory=lambda: list(NOISY_PATTERNS),
+        description="Timings measured on a shared runner (names or globs; default: latency, *_ms, seconds, "
+        "*_time*, duration, throughput, qps): a regression is shown and marked noisy but does not turn the "
+        "report's headline into a warning; the gate still judges them by its rules. Measure them several "
+        "times in the stage and report the median. [] treats them like every other metric.")
 
 
 class ReproConfig(_Section):

@@ -29,6 +29,8 @@ Status = Literal["improved", "regressed", "changed", "unchanged", "added", "remo
 LOWER_IS_BETTER_PATTERNS = ("*loss*", "*error*", "*latency*", "*mse", "*mae", "*rmse", "*_time*", "*duration*",
                             "*size_bytes*", "*_ms", "*seconds*")
 #: Names that are "higher is better" unless the config says otherwise.
+#: Timings measured on a shared runner: shown, never the reason the headline warns (``metrics.noisy``).
+NOISY_PATTERNS = ("*latency*", "*_ms", "*seconds*", "*_time*", "*duration*", "*throughput*", "*qps*")
 HIGHER_IS_BETTER_PATTERNS = ("*auc*", "*accuracy*", "*f1*", "*precision*", "*recall*", "*r2*", "*ndcg*",
                              "*disparate_impact*")
 
@@ -197,6 +199,8 @@ class MetricChange:
     new: float | None
     direction: Direction | None = None
     precision: int = 4
+    #: A timing measured on a shared runner: its change may be the neighbours' load, not the change's.
+    noisy: bool = False
 
     @property
     def abs_change(self) -> float | None:
@@ -233,7 +237,7 @@ class MetricChange:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "name": self.name, "old": self.old, "new": self.new,
                 "abs_change": self.abs_change, "rel_change": self.rel_change,
-                "direction": self.direction, "status": self.status}
+                "direction": self.direction, "status": self.status, "noisy": self.noisy}
 
 
 @dataclass
@@ -249,7 +253,12 @@ class MetricDiff:
 
     @property
     def regressions(self) -> list[MetricChange]:
-        return [c for c in self.changes if c.status == "regressed"]
+        """Regressions that count: a noisy timing's is listed by :attr:`noisy_regressions` instead."""
+        return [c for c in self.changes if c.status == "regressed" and not c.noisy]
+
+    @property
+    def noisy_regressions(self) -> list[MetricChange]:
+        return [c for c in self.changes if c.status == "regressed" and c.noisy]
 
     def values(self, side: Literal["old", "new"]) -> dict[str, float]:
         """Flat ``{name: value}`` for one side; names are made unique with ``path:`` when needed."""
@@ -270,10 +279,16 @@ class MetricDiff:
 
 def diff_metrics(old: Mapping[str, Mapping[str, float]], new: Mapping[str, Mapping[str, float]], *,
                  base_label: str, head_label: str, directions: Mapping[str, Direction] | None = None,
-                 ignore: Iterable[str] = (), precision: int = 4) -> MetricDiff:
-    """Compare ``{path: {name: value}}`` at two revisions."""
+                 ignore: Iterable[str] = (), precision: int = 4,
+                 noisy: Iterable[str] = NOISY_PATTERNS) -> MetricDiff:
+    """Compare ``{path: {name: value}}`` at two revisions.
+
+    ``noisy``: names or globs of timings measured on a shared runner; their regressions are
+    shown and marked, but do not count as :attr:`MetricDiff.regressions` (the gate still judges
+    them by its own rules).
+    """
     directions = directions or {}
-    ignore = list(ignore)
+    ignore, noisy = list(ignore), list(noisy)
     changes: list[MetricChange] = []
     for path in sorted(set(old) | set(new)):
         before, after = old.get(path, {}), new.get(path, {})
@@ -281,5 +296,6 @@ def diff_metrics(old: Mapping[str, Mapping[str, float]], new: Mapping[str, Mappi
             if is_ignored(name, ignore):
                 continue
             changes.append(MetricChange(path, name, before.get(name), after.get(name),
-                                        direction_for(name, directions), precision))
+                                        direction_for(name, directions), precision,
+                                        noisy=is_ignored(name, noisy)))
     return MetricDiff(base_label, head_label, changes, precision)

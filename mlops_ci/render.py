@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 STATUS_ICON = {
     "improved": "🟢", "regressed": "🔴", "changed": "🔵", "unchanged": "⚪", "added": "🆕", "removed": "➖",
 }
+#: A timing that moved on a shared runner: shown, marked, never a warning by itself.
+NOISY_ICON = "⏱️"
 
 
 def cell(value: object) -> str:
@@ -56,8 +58,9 @@ def fmt_delta(change: MetricChange, precision: int) -> str:
 def metric_rows(changes: Iterable[MetricChange], precision: int, show_path: bool) -> list[list[str]]:
     rows = []
     for c in changes:
-        row = [f"{STATUS_ICON[c.status]} {c.name}", fmt_number(c.old, precision), fmt_number(c.new, precision),
-               fmt_delta(c, precision)]
+        noisy = c.noisy and c.status in ("improved", "regressed")
+        row = [f"{NOISY_ICON if noisy else STATUS_ICON[c.status]} {c.name}" + (" (noisy)" if noisy else ""),
+               fmt_number(c.old, precision), fmt_number(c.new, precision), fmt_delta(c, precision)]
         if show_path:
             row.insert(1, f"`{c.path}`")
         rows.append(row)
@@ -82,6 +85,10 @@ def metrics_table(diff: MetricDiff, *, only_changed: bool = False, limit: int | 
         header.insert(1, "File")
         align.insert(1, "left")
     text = table(header, metric_rows(changes, diff.precision, show_path), align)
+    if any(c.noisy and c.status in ("improved", "regressed") for c in changes):
+        text += (f"\n\n{NOISY_ICON} _noisy: a timing measured on a shared runner moves with the machine's load; "
+                 "it does not make this report warn (the gate still applies its rules). Measure it several times "
+                 "and report the median (`metrics.noisy` in .mlops-ci.yml)._")
     if extra:
         text += f"\n\n… and {extra} more (see the job summary / report artifact)"
     return text
@@ -96,7 +103,11 @@ def headline(diff: MetricDiff) -> str:
     counts: dict[str, int] = {}
     for c in changed:
         counts[c.status] = counts.get(c.status, 0) + 1
+    noisy = len(diff.noisy_regressions)
+    counts["regressed"] = counts.get("regressed", 0) - noisy
     parts = [f"{counts[s]} {s}" for s in ("improved", "regressed", "changed", "added", "removed") if counts.get(s)]
+    if noisy:
+        parts.append(f"{noisy} noisy timing{'s' if noisy > 1 else ''} slower")
     return f"{len(changed)} of {len(diff.changes)} metrics changed: " + ", ".join(parts) + "."
 
 

@@ -72,5 +72,5 @@ def compute_diff(ws: "Workspace", base: str | None = None, head: str | None = No
         ws.dvc.read_metrics(head_rev, cfg.files, cfg.ignore),
         base_label=short(base_rev), head_label=short(head_rev),
         directions=cfg.direction, ignore=cfg.ignore,
-        precision=cfg.precision if precision is None else precision,
+        precision=cfg.precision if precision is None else precision, noisy=cfg.noisy,
     )

@@ -50,7 +50,7 @@ def assemble(ws: "Workspace", *, base: str | None = None, head: str | None = Non
     metrics = diff_metrics(ws.dvc.read_metrics(base_rev, cfg.files, cfg.ignore),
                            ws.dvc.read_metrics(head_rev, cfg.files, cfg.ignore, missing_ok=failed),
                            base_label=base_label, head_label=head_label, directions=cfg.direction,
-                           ignore=cfg.ignore, precision=cfg.precision)
+                           ignore=cfg.ignore, precision=cfg.precision, noisy=cfg.noisy)
     declared = ws.dvc.declared_params(base_rev, head_rev)
     params = diff_params(ws.dvc.read_params(base_rev, declared), ws.dvc.read_params(head_rev, declared),
                          base_label=base_label, head_label=head_label)

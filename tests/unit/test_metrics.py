@@ -81,6 +81,27 @@ def test_diff_statuses_and_changes():
     assert payload["base"] == "main" and len(payload["metrics"]) == 6
 
 
+def test_a_slower_timing_is_noisy_not_a_regression_that_counts():
+    """A latency measured on a shared runner moves with the neighbours' load: shown, marked, not counted."""
+    from mlops_ci.render import headline, metrics_table
+
+    old = {"m.json": {"auc": 0.85, "latency_p95_ms": 1.10, "train_seconds": 40.0}}
+    new = {"m.json": {"auc": 0.86, "latency_p95_ms": 1.45, "train_seconds": 38.0}}
+    diff = diff_metrics(old, new, base_label="main", head_label="pr")
+    by_name = {c.name: c for c in diff.changes}
+    assert by_name["latency_p95_ms"].status == "regressed" and by_name["latency_p95_ms"].noisy
+    assert not by_name["auc"].noisy
+    assert diff.regressions == [] and [c.name for c in diff.noisy_regressions] == ["latency_p95_ms"]
+    table = metrics_table(diff)
+    assert "⏱️ latency_p95_ms (noisy)" in table and "⏱️ train_seconds (noisy)" in table
+    assert "does not make this report warn" in table and "🔴" not in table
+    assert headline(diff) == "3 of 3 metrics changed: 2 improved, 1 noisy timing slower."
+
+    strict = diff_metrics(old, new, base_label="main", head_label="pr", noisy=[])
+    assert [c.name for c in strict.regressions] == ["latency_p95_ms"]
+    assert "noisy" not in metrics_table(strict) and "1 regressed" in headline(strict)
+
+
 def test_precision_decides_unchanged():
     diff = diff_metrics({"m": {"auc": 0.80001}}, {"m": {"auc": 0.80002}}, base_label="a", head_label="b", precision=4)
     assert diff.changes[0].status == "unchanged"

@@ -70,6 +70,18 @@ def test_the_headline_follows_the_gate_and_each_line_says_its_own_status():
     assert without_gate.status == "warn"
 
 
+def test_a_noisy_timing_alone_does_not_turn_the_headline_into_a_warning():
+    from mlops_ci.metrics import diff_metrics
+    from mlops_ci.report.sections import metrics_section
+
+    slower = diff_metrics({"m.json": {"auc": 0.85, "latency_p95_ms": 1.1}},
+                          {"m.json": {"auc": 0.85, "latency_p95_ms": 1.6}}, base_label="main", head_label="pr")
+    assert metrics_section(slower).status == "pass"
+    worse = diff_metrics({"m.json": {"auc": 0.85, "latency_p95_ms": 1.1}},
+                         {"m.json": {"auc": 0.80, "latency_p95_ms": 1.6}}, base_label="main", head_label="pr")
+    assert metrics_section(worse).status == "warn"
+
+
 def test_the_summary_variant_uses_summary_bodies_and_drops_empty_ones():
     report = Report(title="mlops-ci report")
     report.add(Section(key="run", title="Run", body="| stage table |", summary="3 ran", order=80,
