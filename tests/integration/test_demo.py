@@ -21,8 +21,10 @@ def test_demo_writes_the_pr_report(tmp_path):
 
     comment = (out / "comment.md").read_text()
     assert comment.startswith("<!-- mlops-ci:report id=local/report -->\n## ")
-    for metric in ("auc", "f1", "accuracy", "latency_p95_ms"):
+    for metric in ("auc", "f1", "accuracy"):
         assert f" {metric} |" in comment
+    # a timing on a shared machine: marked noisy whenever it moved, never a reason for the headline to warn
+    assert " latency_p95_ms |" in comment or "⏱️ latency_p95_ms (noisy) |" in comment
     assert "| train.learning_rate | `0.1` | `0.05` | modified |" in comment
     assert "```mermaid" in comment and "| **1** |" in comment  # ROC chart and confusion table
     assert "| train | ran |" in comment and comment.count("| Stage |") == 1  # stage times once: in Cost
