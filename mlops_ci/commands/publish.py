@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 def publish(directory: Path, github_token: str | None, head_sha: str | None, pr_number: int | None,
             comment_author: str | None, check_name: str, trusted_bots: tuple[str, ...], command_prefix: str) -> None:
     """Post the report in DIRECTORY (written by `report --to-artifact` in a fork's run) to its pull request."""
-    from mlops_ci.github.api import GitHub, IssueThread
+    from mlops_ci.github.api import GitHub
+    from mlops_ci.github.comments import IssueThread
     from mlops_ci.github.approvals import is_full_sha
     from mlops_ci.github.comments import comment_author_of
     from mlops_ci.report.model import COMMENT_LIMIT, marker

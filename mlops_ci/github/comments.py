@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 from mlops_ci.errors import BadInput
+from mlops_ci.github.api import Comment, GitHub
 
 if TYPE_CHECKING:
-    from mlops_ci.github.api import GitHub
     from mlops_ci.github.sticky import PublishResult
     from mlops_ci.report.target import Target
     from mlops_ci.workspace import Workspace
@@ -26,7 +26,6 @@ def comment_author_of(gh: "GitHub", env: Mapping[str, str], explicit: str | None
 def post_comment(ws: "Workspace", *, body: str, marker_id: str, target: "Target", mode: str,
                  hide_previous: bool, token: str | None) -> "PublishResult":
     """Post ``body`` as the sticky comment for ``marker_id`` where ``target`` says."""
-    from mlops_ci.github.api import GitHub
     from mlops_ci.report.model import marker
     from mlops_ci.github.sticky import publish as publish_sticky
 
@@ -37,7 +36,6 @@ def post_comment(ws: "Workspace", *, body: str, marker_id: str, target: "Target"
 
 
 def resolve_thread(gh: "GitHub", ws: "Workspace", target: "Target"):  # noqa: ANN201 - a CommentThread
-    from mlops_ci.github.api import CommitThread, IssueThread
 
     ctx = ws.context
     if target.kind in ("pr", "issue") and target.number is not None:
@@ -58,3 +56,50 @@ def resolve_thread(gh: "GitHub", ws: "Workspace", target: "Target"):  # noqa: AN
         if pull.get("state") == "open" and (pull.get("head") or {}).get("sha") == sha:
             return IssueThread(gh, int(pull["number"]))
     return CommitThread(gh, sha)
+
+
+class IssueThread:
+    """Comments of an issue or pull request, as a :class:`mlops_ci.github.sticky.CommentThread`."""
+
+    def __init__(self, gh: GitHub, number: int) -> None:
+        self.gh, self.number = gh, number
+
+    def describe(self) -> str:
+        return f"{self.gh.repository}#{self.number}"
+
+    def list(self) -> list[Comment]:
+        return self.gh.issue_comments(self.number)
+
+    def create(self, body: str) -> Comment:
+        return self.gh.create_issue_comment(self.number, body)
+
+    def edit(self, comment_id: int, body: str) -> Comment:
+        return self.gh.edit_issue_comment(comment_id, body)
+
+    def delete(self, comment_id: int) -> None:
+        self.gh.delete_issue_comment(comment_id)
+
+    def minimize(self, comment: Comment) -> bool:
+        return bool(comment.node_id) and self.gh.minimize_comment(comment.node_id or "")
+
+
+class CommitThread(IssueThread):
+    """Comments on a commit (when a push has no pull request)."""
+
+    def __init__(self, gh: GitHub, sha: str) -> None:
+        self.gh, self.sha = gh, sha
+
+    def describe(self) -> str:
+        return f"{self.gh.repository}@{self.sha[:7]}"
+
+    def list(self) -> list[Comment]:
+        return self.gh.commit_comments(self.sha)
+
+    def create(self, body: str) -> Comment:
+        return self.gh.create_commit_comment(self.sha, body)
+
+    def edit(self, comment_id: int, body: str) -> Comment:
+        return self.gh.edit_commit_comment(comment_id, body)
+
+    def delete(self, comment_id: int) -> None:
+        self.gh.delete_commit_comment(comment_id)
