@@ -113,35 +113,31 @@ def smoke_check(ws: "Workspace", image: str, engine: "DockerEngine | None", *,
             raise BadInput("deploy.smoke: set sample (or build.sample), predictions (or registry.predictions) and "
                            "id_column to check parity after a deploy, or set deploy.smoke.enabled: false")
         return None, f"skipped: {choice.reason}"
+
+    def judge(url: str, expected: Any) -> Any:
+        """The served answers to ``expected``'s rows, compared with its predictions."""
+        from mlops_ci.adapters.service_http import ServiceError, predict
+
+        try:
+            served = predict(url, expected.rows) if expected.rows else []
+        except ServiceError as exc:
+            return SmokeResult(False, len(expected.rows), 0, str(exc))
+        return compare(expected, served, tolerance=cfg.tolerance, min_agreement=cfg.min_agreement)
+
     if case is not None:
         fixed = case
-
-        def check_embedded(url: str) -> Any:
-            from mlops_ci.adapters.service_http import ServiceError, predict
-
-            try:
-                served = predict(url, fixed.rows) if fixed.rows else []
-            except ServiceError as exc:
-                return SmokeResult(False, len(fixed.rows), 0, str(exc))
-            return compare(fixed, served, tolerance=cfg.tolerance, min_agreement=cfg.min_agreement)
-
-        return check_embedded, choice.reason
+        return (lambda url: judge(url, fixed)), choice.reason
     assert sample_path and predictions_path and cfg.id_column
     sample, preds = checkout_tables(ws, sample_path, predictions_path)
 
     def check(url: str) -> Any:
-        from mlops_ci.adapters.service_http import ServiceError, get_json, predict
+        from mlops_ci.adapters.service_http import ServiceError, get_json
 
         try:
             fields = get_json(f"{url}/schema").get("fields") or []
         except ServiceError as exc:
             return SmokeResult(False, 0, 0, f"could not read the input schema: {exc}")
-        checkout = parity_case(ws, sample, preds, [f["name"] for f in fields])
-        try:
-            served = predict(url, checkout.rows) if checkout.rows else []
-        except ServiceError as exc:
-            return SmokeResult(False, len(checkout.rows), 0, str(exc))
-        return compare(checkout, served, tolerance=cfg.tolerance, min_agreement=cfg.min_agreement)
+        return judge(url, parity_case(ws, sample, preds, [f["name"] for f in fields]))
 
     return check, choice.reason
 

@@ -16,6 +16,7 @@ stop time instead of being waited for. Readings are kept (thinned past
 
 from __future__ import annotations
 
+import abc
 import logging
 import os
 import shutil
@@ -34,7 +35,7 @@ MAX_READINGS = 4 * 86_400
 MIB = 1024 * 1024
 
 
-class Sampler:
+class Sampler(abc.ABC):
     """Collects :class:`GpuReading` objects from a background thread; subclasses say how."""
 
     source = "none"
@@ -67,8 +68,9 @@ class Sampler:
         self._thread.start()
         return self
 
+    @abc.abstractmethod
     def _run(self) -> None:
-        raise NotImplementedError
+        """Append readings until :meth:`stop`; each source (NVML, nvidia-smi) samples its own way."""
 
     def stop(self) -> None:
         """Stop sampling; gives a stuck source 2 s, then leaves its (daemon) thread behind."""

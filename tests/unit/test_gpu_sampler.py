@@ -101,8 +101,15 @@ def test_without_nvml_or_nvidia_smi_there_is_no_sampler_and_a_reason():
         sampler.stop()
 
 
+class _Idle(Sampler):
+    """A sampler whose thread is never started: only the bookkeeping of readings is under test."""
+
+    def _run(self) -> None:
+        self._stop.wait()
+
+
 def test_readings_are_thinned_not_dropped_past_the_cap():
-    sampler = Sampler()
+    sampler = _Idle()
     sampler._add([GpuReading(float(t), 0, 10.0) for t in range(MAX_READINGS)])
     sampler._add([GpuReading(float(MAX_READINGS), 0, 10.0)])
     readings = sampler.readings()
