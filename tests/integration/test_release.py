@@ -13,6 +13,7 @@ import requests
 from mlflow import MlflowClient
 
 from tests.services.churn_image import MODEL, SERVICE, outputs
+from tests.services.docker_engine import remove_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
@@ -39,9 +40,7 @@ def gh_outputs(env) -> dict[str, str]:
 def cleanup(docker_engine):
     client = docker_engine.client()
     yield
-    for c in client.containers.list(all=True, filters={"label": "io.mlops-ci.service"}):
-        if c.name.startswith(SERVICE):
-            c.remove(force=True)
+    remove_service(client, SERVICE)
 
 
 def test_release_promotes_the_staging_image_by_digest(churn_repo, docker_engine, mlflow_server, fake_github,

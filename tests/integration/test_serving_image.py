@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.services.churn_image import MODEL, SERVICE, build, outputs, retrain
+from tests.services.docker_engine import remove_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
@@ -29,17 +30,11 @@ def service_url(repo, environment: str) -> str:
 
 @pytest.fixture
 def clean_services(docker_engine):
-    """Containers of the test model are removed before and after each test."""
+    """Containers and networks of the test model are removed before and after each test."""
     client = docker_engine.client()
-
-    def clean() -> None:
-        for c in client.containers.list(all=True, filters={"label": "io.mlops-ci.service"}):
-            if c.name.startswith(SERVICE):
-                c.remove(force=True)
-
-    clean()
+    remove_service(client, SERVICE)
     yield client
-    clean()
+    remove_service(client, SERVICE)
 
 
 def test_build_push_and_pull_by_digest(docker_engine, churn_image, churn_repo):
