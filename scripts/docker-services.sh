@@ -79,21 +79,7 @@ ip link set "$bridge" up
 bridge_ip="$(ip -4 -o addr show dev "$bridge" | awk '{print $4; exit}')"
 [ -n "$bridge_ip" ] || { log "bridge $bridge has no IPv4 address"; exit 1; }
 slot="$(echo "$bridge_ip" | cut -d. -f3)"
-pool="10.214.$slot.0/24"   # user-defined networks (a deploy's own network): 32 /29s out of it
-
-# Bridges of user-defined networks outlive the engine that made them (its data-root may be gone
-# too: a fresh clone at the same path). Ones on this clone's pool can only be a dead engine's of
-# ours, and they would leave a new engine no room: "could not find an available, non-overlapping
-# IPv4 address pool". Removed only when no engine of ours answers; a live one owns its bridges.
-clear_stale_bridges() {
-  local name addr
-  ip -4 -o addr show | awk '$2 ~ /^br-/ {print $2, $4}' | while read -r name addr; do
-    case "$addr" in
-      "10.214.$slot."*) log "removing bridge $name ($addr) left by an engine of this clone that is gone"
-                        ip link delete "$name" 2>/dev/null || true ;;
-    esac
-  done
-}
+pool="10.214.$slot.0/24"   # user-defined networks (a deploy's own network): /28s out of it
 
 # ---- the engine --------------------------------------------------------------------------------
 if ! engine_answers; then
@@ -102,13 +88,12 @@ if ! engine_answers; then
     kill "$(cat "$state/dockerd.pid")" 2>/dev/null || true
     sleep 2
   fi
-  clear_stale_bridges
   log "starting dockerd (data-root $state/data, bridge $bridge $bridge_ip, networks from $pool)"
   rm -f "$sock" "$state/dockerd.pid"
   # containerd keeps its sockets under exec-root: a short path (unix socket paths are limited to 108 bytes).
   exec_root="/run/mlops-ci-docker-$(printf '%s' "$clone" | sha256sum | cut -c1-8)"
   setsid dockerd --data-root "$state/data" --exec-root "$exec_root" --pidfile "$state/dockerd.pid" \
-    --host "unix://$sock" --bridge "$bridge" --default-address-pool "base=$pool,size=29" \
+    --host "unix://$sock" --bridge "$bridge" --default-address-pool "base=$pool,size=28" \
     --log-level warn > "$state/dockerd.log" 2>&1 < /dev/null 9>&- &
   record_pid "$!"
   for _ in $(seq 1 120); do

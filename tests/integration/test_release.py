@@ -13,7 +13,6 @@ import requests
 from mlflow import MlflowClient
 
 from tests.services.churn_image import MODEL, SERVICE, outputs
-from tests.services.docker_engine import remove_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
@@ -40,7 +39,9 @@ def gh_outputs(env) -> dict[str, str]:
 def cleanup(docker_engine):
     client = docker_engine.client()
     yield
-    remove_service(client, SERVICE)
+    for c in client.containers.list(all=True, filters={"label": "io.mlops-ci.service"}):
+        if c.name.startswith(SERVICE):
+            c.remove(force=True)
 
 
 def test_release_promotes_the_staging_image_by_digest(churn_repo, docker_engine, mlflow_server, fake_github,

@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from tests.services.churn_image import MODEL, SERVICE, build, outputs, retrain
-from tests.services.docker_engine import remove_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
@@ -30,11 +29,17 @@ def service_url(repo, environment: str) -> str:
 
 @pytest.fixture
 def clean_services(docker_engine):
-    """Containers and networks of the test model are removed before and after each test."""
+    """Containers of the test model are removed before and after each test."""
     client = docker_engine.client()
-    remove_service(client, SERVICE)
+
+    def clean() -> None:
+        for c in client.containers.list(all=True, filters={"label": "io.mlops-ci.service"}):
+            if c.name.startswith(SERVICE):
+                c.remove(force=True)
+
+    clean()
     yield client
-    remove_service(client, SERVICE)
+    clean()
 
 
 def test_build_push_and_pull_by_digest(docker_engine, churn_image, churn_repo):

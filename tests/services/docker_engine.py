@@ -44,25 +44,6 @@ class DockerServices:
         return docker.DockerClient(base_url=self.host, timeout=300)
 
 
-def remove_service(client, prefix: str) -> None:  # noqa: ANN001 - docker.DockerClient
-    """Every container and network a deploy of ``prefix``-named services left, containers first.
-
-    The networks matter as much as the containers: each holds a /29 of the engine's address pool,
-    and an engine whose pool is used up can create no network for the next deploy.
-    """
-    for c in client.containers.list(all=True, filters={"label": "io.mlops-ci.service"}):
-        if c.name.startswith(prefix):
-            c.remove(force=True)
-    import docker.errors
-
-    for n in client.networks.list(filters={"label": "io.mlops-ci.service"}):
-        if n.name.startswith(prefix):
-            try:
-                n.remove()
-            except docker.errors.NotFound:  # removed meanwhile
-                pass
-
-
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI") != "true" and os.environ.get("MLOPS_CI_ALLOW_NO_DOCKER") == "1":
         pytest.skip(f"no Docker engine: {reason}")
